@@ -138,14 +138,8 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
 
     // ------------------------------------------------------------- parameters
 
-    uint96 public minStake;
-    uint32 public unbondingDelay;
-    uint32 public commitWindow;
-    uint32 public feePerExecutionGwei;
-    uint16 public slashBps;
-    uint16 public primaryShareBps;
-    uint32 public freeQuotaPerPeriod;
-    uint32 public quotaPeriod;
+    /// @notice The current protocol parameters.
+    Parameters public parameters;
 
     // ------------------------------------------------------------------ state
 
@@ -215,7 +209,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
     event RequestExpired(uint256 indexed requestId, uint256 refund);
     event RequestUnresolved(uint256 indexed requestId, uint256 refund);
 
-    event ParameterChanged(bytes32 indexed name, uint256 value);
+    event ParametersChanged(Parameters parameters);
 
     // ----------------------------------------------------------------- errors
 
@@ -263,13 +257,19 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
 
     // ------------------------------------------------------------ constructor
 
-    /// @notice Parameters used by `constructor`.
-    struct Params {
+    /// @notice Protocol parameters the owner may change (see `setParameters`).
+    /// @param minStake Least stake of an active worker (wei).
+    /// @param unbondingDelay Seconds between `beginUnbond` and `withdrawStake`.
+    /// @param commitWindow Seconds (beyond the function's timeout) during which results may be committed.
+    /// @param feePerExecutionGwei Fee per executing worker of a request, in gwei of the native currency.
+    /// @param slashBps Share of its stake a lying or silent worker loses, in basis points.
+    /// @param primaryShareBps Share of a request's fee paid to the earliest majority commit, in basis points.
+    /// @param freeQuotaPerPeriod Requests per account and period paid by the treasury (0 = no free tier).
+    /// @param quotaPeriod Length of a free-quota period in seconds.
+    struct Parameters {
         uint96 minStake;
         uint32 unbondingDelay;
         uint32 commitWindow;
-        uint32 revealWindow;
-        uint32 takeoverWindow;
         uint32 feePerExecutionGwei;
         uint16 slashBps;
         uint16 primaryShareBps;
@@ -277,18 +277,17 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         uint32 quotaPeriod;
     }
 
-    constructor(address initialOwner, Params memory p) Ownable(initialOwner) EIP712("PeerHost", "1") {
-        if (p.revealWindow == 0) revert InvalidParameter("revealWindow", 0);
-        if (p.takeoverWindow == 0) revert InvalidParameter("takeoverWindow", 0);
-        REVEAL_WINDOW = p.revealWindow;
-        TAKEOVER_WINDOW = p.takeoverWindow;
-        _setMinStake(p.minStake);
-        _setUnbondingDelay(p.unbondingDelay);
-        _setCommitWindow(p.commitWindow);
-        _setFee(p.feePerExecutionGwei);
-        _setSlashBps(p.slashBps);
-        _setPrimaryShareBps(p.primaryShareBps);
-        _setFreeQuota(p.freeQuotaPerPeriod, p.quotaPeriod);
+    /// @param revealWindow Seconds after the commit deadline during which committed workers may reveal.
+    /// @param takeoverWindow Seconds before the commit deadline from which others may answer for the primary.
+    constructor(address initialOwner, uint32 revealWindow, uint32 takeoverWindow, Parameters memory parameters)
+        Ownable(initialOwner)
+        EIP712("PeerHost", "1")
+    {
+        if (revealWindow == 0) revert InvalidParameter("revealWindow", 0);
+        if (takeoverWindow == 0) revert InvalidParameter("takeoverWindow", 0);
+        REVEAL_WINDOW = revealWindow;
+        TAKEOVER_WINDOW = takeoverWindow;
+        _setParameters(parameters);
     }
 
     // =============================================================== registry
@@ -385,7 +384,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         Worker storage w = _workers[msg.sender];
         if (w.registered) revert AlreadyRegistered(msg.sender);
         _checkPublicKey(publicKey);
-        if (msg.value < minStake) revert InsufficientStake(msg.value, minStake);
+        if (msg.value < parameters.minStake) revert InsufficientStake(msg.value, parameters.minStake);
         w.registered = true;
         w.stake = _toUint96(msg.value);
         emit WorkerRegistered(msg.sender, msg.value, publicKey);
@@ -406,7 +405,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         if (!w.registered) revert NotRegistered(msg.sender);
         w.stake = _toUint96(uint256(w.stake) + msg.value);
         emit StakeAdded(msg.sender, msg.value, w.stake);
-        if (w.activeIndex == 0 && w.unbondingAt == 0 && w.stake >= minStake) _activate(msg.sender, w);
+        if (w.activeIndex == 0 && w.unbondingAt == 0 && w.stake >= parameters.minStake) _activate(msg.sender, w);
     }
 
     /// @notice Leaves the active set and starts the unbonding delay.
@@ -414,7 +413,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         Worker storage w = _workers[msg.sender];
         if (!w.registered) revert NotRegistered(msg.sender);
         if (w.unbondingAt != 0) revert AlreadyUnbonding(msg.sender);
-        uint64 unlockAt = uint64(block.timestamp) + unbondingDelay;
+        uint64 unlockAt = uint64(block.timestamp) + parameters.unbondingDelay;
         w.unbondingAt = unlockAt;
         if (w.activeIndex != 0) _deactivate(msg.sender, w);
         emit UnbondingStarted(msg.sender, unlockAt);
@@ -499,7 +498,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         QuotaUsage memory q = _quota[account];
         uint64 period = _currentPeriod();
         uint256 used = q.period == period ? q.used : 0;
-        return used >= freeQuotaPerPeriod ? 0 : freeQuotaPerPeriod - used;
+        return used >= parameters.freeQuotaPerPeriod ? 0 : parameters.freeQuotaPerPeriod - used;
     }
 
     // ============================================================== requests
@@ -661,32 +660,9 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         _unpause();
     }
 
-    function setMinStake(uint96 value) external onlyOwner {
-        _setMinStake(value);
-    }
-
-    function setUnbondingDelay(uint32 value) external onlyOwner {
-        _setUnbondingDelay(value);
-    }
-
-    function setCommitWindow(uint32 value) external onlyOwner {
-        _setCommitWindow(value);
-    }
-
-    function setFeePerExecutionGwei(uint32 value) external onlyOwner {
-        _setFee(value);
-    }
-
-    function setSlashBps(uint16 value) external onlyOwner {
-        _setSlashBps(value);
-    }
-
-    function setPrimaryShareBps(uint16 value) external onlyOwner {
-        _setPrimaryShareBps(value);
-    }
-
-    function setFreeQuota(uint32 perPeriod, uint32 period) external onlyOwner {
-        _setFreeQuota(perPeriod, period);
+    /// @notice Replaces the protocol parameters. Requests already made keep their fee and deadlines.
+    function setParameters(Parameters calldata newParameters) external onlyOwner {
+        _setParameters(newParameters);
     }
 
     /// @notice Moves `amount` out of the treasury to `to`.
@@ -712,18 +688,18 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         if (f.latestVersion == 0) revert UnknownFunction(functionId);
         if (!f.active) revert FunctionInactive(functionId);
         redundancy = _versions[functionId][f.currentVersion].redundancy;
-        feeGwei = feePerExecutionGwei * redundancy;
+        feeGwei = parameters.feePerExecutionGwei * redundancy;
     }
 
     /// @dev Pays `amount` for `count` requests from the free quota if it covers them all, else the deposit.
     function _charge(address requester, uint256 amount, uint256 count) private returns (bool fromQuota) {
-        if (freeQuotaPerPeriod != 0 && treasury >= amount) {
+        if (parameters.freeQuotaPerPeriod != 0 && treasury >= amount) {
             QuotaUsage memory q = _quota[requester];
             uint64 period = _currentPeriod();
             if (q.period != period) q = QuotaUsage({period: period, used: 0});
-            if (uint256(q.used) + count <= freeQuotaPerPeriod) {
+            if (uint256(q.used) + count <= parameters.freeQuotaPerPeriod) {
                 // forge-lint: disable-next-line(unsafe-typecast)
-                q.used += uint64(count); // count <= freeQuotaPerPeriod, a uint32
+                q.used += uint64(count); // count <= parameters.freeQuotaPerPeriod, a uint32
                 _quota[requester] = q;
                 treasury -= amount;
                 return true;
@@ -740,8 +716,8 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         Version storage v = _versions[functionId][version];
         Request memory r = Request({
             requester: msg.sender,
-            feeGwei: feePerExecutionGwei * v.redundancy,
-            commitDeadline: uint32(block.timestamp) + commitWindow + (v.timeoutMs + 999) / 1000,
+            feeGwei: parameters.feePerExecutionGwei * v.redundancy,
+            commitDeadline: uint32(block.timestamp) + parameters.commitWindow + (v.timeoutMs + 999) / 1000,
             redundancy: v.redundancy,
             commitCount: 0,
             status: RequestStatus.Pending,
@@ -889,7 +865,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
             return;
         }
 
-        uint256 primaryShare = (fee * primaryShareBps) / BPS;
+        uint256 primaryShare = (fee * parameters.primaryShareBps) / BPS;
         uint256 each = (fee - primaryShare) / best;
         for (uint256 i; i < commits.length; ++i) {
             if (commits[i].revealed && commits[i].hash == winning) {
@@ -910,13 +886,13 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
     }
 
     function _slash(address worker, Worker storage w, uint256 requestId) private {
-        uint256 amount = (uint256(w.stake) * slashBps) / BPS;
+        uint256 amount = (uint256(w.stake) * parameters.slashBps) / BPS;
         if (amount == 0) return;
         // forge-lint: disable-next-line(unsafe-typecast)
         w.stake -= uint96(amount); // amount <= stake, a uint96
         treasury += amount;
         emit Slashed(worker, requestId, amount);
-        if (w.activeIndex != 0 && w.stake < minStake) _deactivate(worker, w);
+        if (w.activeIndex != 0 && w.stake < parameters.minStake) _deactivate(worker, w);
     }
 
     function _activate(address worker, Worker storage w) private {
@@ -945,7 +921,7 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
     }
 
     function _currentPeriod() private view returns (uint64) {
-        return quotaPeriod == 0 ? 0 : uint64(block.timestamp / quotaPeriod);
+        return parameters.quotaPeriod == 0 ? 0 : uint64(block.timestamp / parameters.quotaPeriod);
     }
 
     function _revertNotPending(uint256 requestId, RequestStatus status) private pure {
@@ -990,46 +966,16 @@ contract ExecutionCoordinator is Ownable2Step, Pausable, ReentrancyGuard, EIP712
         if (publicKey.length == 0 || publicKey.length > 65) revert InvalidPublicKey();
     }
 
-    function _setMinStake(uint96 value) private {
-        if (value == 0) revert InvalidParameter("minStake", value);
-        minStake = value;
-        emit ParameterChanged("minStake", value);
-    }
-
-    function _setUnbondingDelay(uint32 value) private {
-        unbondingDelay = value;
-        emit ParameterChanged("unbondingDelay", value);
-    }
-
-    function _setCommitWindow(uint32 value) private {
-        if (value <= TAKEOVER_WINDOW) revert InvalidParameter("commitWindow", value);
-        commitWindow = value;
-        emit ParameterChanged("commitWindow", value);
-    }
-
-    function _setFee(uint32 value) private {
-        if (uint256(value) * MAX_REDUNDANCY > type(uint32).max) revert InvalidParameter("feePerExecutionGwei", value);
-        feePerExecutionGwei = value;
-        emit ParameterChanged("feePerExecutionGwei", value);
-    }
-
-    function _setSlashBps(uint16 value) private {
-        if (value > BPS) revert InvalidParameter("slashBps", value);
-        slashBps = value;
-        emit ParameterChanged("slashBps", value);
-    }
-
-    function _setPrimaryShareBps(uint16 value) private {
-        if (value > BPS) revert InvalidParameter("primaryShareBps", value);
-        primaryShareBps = value;
-        emit ParameterChanged("primaryShareBps", value);
-    }
-
-    function _setFreeQuota(uint32 perPeriod, uint32 period) private {
-        if (perPeriod != 0 && period == 0) revert InvalidParameter("quotaPeriod", period);
-        freeQuotaPerPeriod = perPeriod;
-        quotaPeriod = period;
-        emit ParameterChanged("freeQuotaPerPeriod", perPeriod);
-        emit ParameterChanged("quotaPeriod", period);
+    function _setParameters(Parameters memory p) private {
+        if (p.minStake == 0) revert InvalidParameter("minStake", 0);
+        if (p.commitWindow <= TAKEOVER_WINDOW) revert InvalidParameter("commitWindow", p.commitWindow);
+        if (uint256(p.feePerExecutionGwei) * MAX_REDUNDANCY > type(uint32).max) {
+            revert InvalidParameter("feePerExecutionGwei", p.feePerExecutionGwei);
+        }
+        if (p.slashBps > BPS) revert InvalidParameter("slashBps", p.slashBps);
+        if (p.primaryShareBps > BPS) revert InvalidParameter("primaryShareBps", p.primaryShareBps);
+        if (p.freeQuotaPerPeriod != 0 && p.quotaPeriod == 0) revert InvalidParameter("quotaPeriod", 0);
+        parameters = p;
+        emit ParametersChanged(p);
     }
 }

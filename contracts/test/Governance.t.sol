@@ -7,88 +7,118 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 contract GovernanceTest is CoordinatorBase {
     function test_constructorRejectsBadParams() public {
-        ExecutionCoordinator.Params memory p = defaultParams();
-        p.revealWindow = 0;
+        ExecutionCoordinator.Parameters memory p = defaultParams();
         vm.expectRevert(abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("revealWindow"), 0));
-        new ExecutionCoordinator(admin, p);
-        p = defaultParams();
-        p.takeoverWindow = 0;
+        new ExecutionCoordinator(admin, 0, TAKEOVER, p);
         vm.expectRevert(
             abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("takeoverWindow"), 0)
         );
-        new ExecutionCoordinator(admin, p);
-        p = defaultParams();
+        new ExecutionCoordinator(admin, REVEAL_WINDOW, 0, p);
         p.commitWindow = TAKEOVER;
         vm.expectRevert(
             abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("commitWindow"), TAKEOVER)
         );
-        new ExecutionCoordinator(admin, p);
+        new ExecutionCoordinator(admin, REVEAL_WINDOW, TAKEOVER, p);
     }
 
-    function test_parameterSetters() public {
-        vm.startPrank(admin);
-        vm.expectEmit(true, false, false, true);
-        emit ExecutionCoordinator.ParameterChanged("minStake", 5 ether);
-        coord.setMinStake(5 ether);
-        coord.setUnbondingDelay(7 days);
-        coord.setCommitWindow(120);
-        coord.setFeePerExecutionGwei(42);
-        coord.setSlashBps(1000);
-        coord.setPrimaryShareBps(7000);
-        coord.setFreeQuota(100, 1 days);
-        vm.stopPrank();
-        assertEq(coord.minStake(), 5 ether);
-        assertEq(coord.unbondingDelay(), 7 days);
-        assertEq(coord.commitWindow(), 120);
-        assertEq(coord.feePerExecutionGwei(), 42);
-        assertEq(coord.slashBps(), 1000);
-        assertEq(coord.primaryShareBps(), 7000);
-        assertEq(coord.freeQuotaPerPeriod(), 100);
-        assertEq(coord.quotaPeriod(), 1 days);
+    function test_setParameters() public {
+        ExecutionCoordinator.Parameters memory p = ExecutionCoordinator.Parameters({
+            minStake: 5 ether,
+            unbondingDelay: 7 days,
+            commitWindow: 120,
+            feePerExecutionGwei: 42,
+            slashBps: 1000,
+            primaryShareBps: 7000,
+            freeQuotaPerPeriod: 100,
+            quotaPeriod: 1 days
+        });
+        vm.expectEmit(false, false, false, true);
+        emit ExecutionCoordinator.ParametersChanged(p);
+        vm.prank(admin);
+        coord.setParameters(p);
+        (
+            uint96 minStake,
+            uint32 unbondingDelay,
+            uint32 commitWindow,
+            uint32 fee,
+            uint16 slashBps,
+            uint16 primaryShareBps,
+            uint32 quota,
+            uint32 period
+        ) = coord.parameters();
+        assertEq(minStake, 5 ether);
+        assertEq(unbondingDelay, 7 days);
+        assertEq(commitWindow, 120);
+        assertEq(fee, 42);
+        assertEq(slashBps, 1000);
+        assertEq(primaryShareBps, 7000);
+        assertEq(quota, 100);
+        assertEq(period, 1 days);
     }
 
-    function test_parameterSetters_rejectBadValues() public {
+    function test_setParameters_appliesToNewRequestsOnly() public {
+        bytes32 fn = deployFn("f", 1);
+        uint256 before = request(fn);
+        ExecutionCoordinator.Parameters memory p = defaultParams();
+        p.feePerExecutionGwei = FEE_GWEI * 2;
+        p.commitWindow = COMMIT_WINDOW * 2;
+        setParams(p);
+        uint256 afterId = request(fn);
+        assertEq(coord.getRequest(before).feeGwei, FEE_GWEI);
+        assertEq(coord.getRequest(afterId).feeGwei, FEE_GWEI * 2);
+        assertEq(coord.getRequest(afterId).commitDeadline - coord.getRequest(before).commitDeadline, COMMIT_WINDOW);
+    }
+
+    function test_setParameters_rejectsBadValues() public {
+        ExecutionCoordinator.Parameters memory p;
         vm.startPrank(admin);
+
+        p = defaultParams();
+        p.minStake = 0;
         vm.expectRevert(abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("minStake"), 0));
-        coord.setMinStake(0);
+        coord.setParameters(p);
+
+        p = defaultParams();
+        p.commitWindow = 10;
         vm.expectRevert(
             abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("commitWindow"), 10)
         );
-        coord.setCommitWindow(10);
+        coord.setParameters(p);
+
+        p = defaultParams();
+        p.feePerExecutionGwei = type(uint32).max;
         vm.expectRevert(
             abi.encodeWithSelector(
                 ExecutionCoordinator.InvalidParameter.selector, bytes32("feePerExecutionGwei"), type(uint32).max
             )
         );
-        coord.setFeePerExecutionGwei(type(uint32).max);
+        coord.setParameters(p);
+
+        p = defaultParams();
+        p.slashBps = 10_001;
         vm.expectRevert(abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("slashBps"), 10_001));
-        coord.setSlashBps(10_001);
+        coord.setParameters(p);
+
+        p = defaultParams();
+        p.primaryShareBps = 10_001;
         vm.expectRevert(
             abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("primaryShareBps"), 10_001)
         );
-        coord.setPrimaryShareBps(10_001);
+        coord.setParameters(p);
+
+        p = defaultParams();
+        p.freeQuotaPerPeriod = 1;
         vm.expectRevert(abi.encodeWithSelector(ExecutionCoordinator.InvalidParameter.selector, bytes32("quotaPeriod"), 0));
-        coord.setFreeQuota(1, 0);
+        coord.setParameters(p);
         vm.stopPrank();
     }
 
     function test_onlyOwner() public {
         bytes memory unauthorized = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger);
+        ExecutionCoordinator.Parameters memory p = defaultParams();
         vm.startPrank(stranger);
         vm.expectRevert(unauthorized);
-        coord.setMinStake(1);
-        vm.expectRevert(unauthorized);
-        coord.setUnbondingDelay(1);
-        vm.expectRevert(unauthorized);
-        coord.setCommitWindow(100);
-        vm.expectRevert(unauthorized);
-        coord.setFeePerExecutionGwei(1);
-        vm.expectRevert(unauthorized);
-        coord.setSlashBps(1);
-        vm.expectRevert(unauthorized);
-        coord.setPrimaryShareBps(1);
-        vm.expectRevert(unauthorized);
-        coord.setFreeQuota(1, 1);
+        coord.setParameters(p);
         vm.expectRevert(unauthorized);
         coord.pause();
         vm.expectRevert(unauthorized);

@@ -211,12 +211,12 @@ contract InvariantsTest is Test {
         vm.warp(1_700_000_000);
         coord = new ExecutionCoordinator(
             address(this),
-            ExecutionCoordinator.Params({
+            60,
+            30,
+            ExecutionCoordinator.Parameters({
                 minStake: 1 ether,
                 unbondingDelay: 300,
                 commitWindow: 60,
-                revealWindow: 60,
-                takeoverWindow: 30,
                 feePerExecutionGwei: 1_000_000,
                 slashBps: 5000,
                 primaryShareBps: 5000,
@@ -288,7 +288,8 @@ contract InvariantsTest is Test {
         for (uint256 i; i < active.length; ++i) {
             ExecutionCoordinator.Worker memory w = coord.getWorker(active[i]);
             assertEq(w.activeIndex, i + 1);
-            assertGe(w.stake, coord.minStake());
+            (uint96 minStake,,,,,,,) = coord.parameters();
+            assertGe(w.stake, minStake);
             assertEq(w.unbondingAt, 0);
         }
     }

@@ -86,8 +86,7 @@ contract RequestsTest is CoordinatorBase {
     }
 
     function test_freeQuota_paysFromTreasury() public {
-        vm.prank(admin);
-        coord.setFreeQuota(2, 1 days);
+        setFreeQuota(2, 1 days);
         vm.deal(stranger, 1 ether);
         vm.prank(stranger);
         coord.fundTreasury{value: 1 ether}();
@@ -112,8 +111,7 @@ contract RequestsTest is CoordinatorBase {
     }
 
     function test_freeQuota_fallsBackToDepositWhenTreasuryIsEmpty() public {
-        vm.prank(admin);
-        coord.setFreeQuota(5, 1 days);
+        setFreeQuota(5, 1 days);
         uint256 id = request(single);
         assertFalse(coord.getRequest(id).fromQuota);
         assertEq(coord.deposits(gateway), 10 ether - FEE);
@@ -244,8 +242,7 @@ contract RequestsTest is CoordinatorBase {
     }
 
     function test_slashBelowMinStakeDeactivates() public {
-        vm.prank(admin);
-        coord.setSlashBps(7500);
+        setSlashBps(7500);
         uint256 id = request(triple);
         commitAs(ws[0], id, "good");
         commitAs(ws[1], id, "good");
@@ -437,8 +434,7 @@ contract RequestsTest is CoordinatorBase {
     }
 
     function test_expiredQuotaRequestRefundsTreasury() public {
-        vm.prank(admin);
-        coord.setFreeQuota(1, 1 days);
+        setFreeQuota(1, 1 days);
         vm.deal(stranger, 1 ether);
         vm.startPrank(stranger);
         coord.fundTreasury{value: 1 ether}();

@@ -27,25 +27,41 @@ abstract contract CoordinatorBase is Test {
 
     function setUp() public virtual {
         vm.warp(1_700_000_000);
-        coord = new ExecutionCoordinator(admin, defaultParams());
+        coord = new ExecutionCoordinator(admin, REVEAL_WINDOW, TAKEOVER, defaultParams());
         vm.deal(gateway, 100 ether);
         vm.prank(gateway);
         coord.deposit{value: 10 ether}();
     }
 
-    function defaultParams() internal pure returns (ExecutionCoordinator.Params memory p) {
-        p = ExecutionCoordinator.Params({
+    function defaultParams() internal pure returns (ExecutionCoordinator.Parameters memory p) {
+        p = ExecutionCoordinator.Parameters({
             minStake: MIN_STAKE,
             unbondingDelay: UNBONDING,
             commitWindow: COMMIT_WINDOW,
-            revealWindow: REVEAL_WINDOW,
-            takeoverWindow: TAKEOVER,
             feePerExecutionGwei: FEE_GWEI,
             slashBps: 5000,
             primaryShareBps: 5000,
             freeQuotaPerPeriod: 0,
             quotaPeriod: 0
         });
+    }
+
+    function setParams(ExecutionCoordinator.Parameters memory p) internal {
+        vm.prank(admin);
+        coord.setParameters(p);
+    }
+
+    function setFreeQuota(uint32 perPeriod, uint32 period) internal {
+        ExecutionCoordinator.Parameters memory p = defaultParams();
+        p.freeQuotaPerPeriod = perPeriod;
+        p.quotaPeriod = period;
+        setParams(p);
+    }
+
+    function setSlashBps(uint16 bps) internal {
+        ExecutionCoordinator.Parameters memory p = defaultParams();
+        p.slashBps = bps;
+        setParams(p);
     }
 
     function cidOf(bytes memory content) internal pure returns (bytes memory) {

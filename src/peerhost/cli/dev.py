@@ -1,0 +1,42 @@
+"""`peerhost dev`: a local PeerHost network in one command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from peerhost.devnet.network import Devnet, DevnetConfig
+
+
+def dev(
+    port: int = typer.Option(8545, "--port", help="Port of the local chain's RPC."),
+    block_time: float = typer.Option(0, "--block-time", min=0, help="Seconds per block (0 = mine every transaction)."),
+    state_dir: Path = typer.Option(Path(".peerhost"), "--state-dir", help="Where devnet.json and logs go."),
+    as_json: bool = typer.Option(False, "--json", help="Print the network description as JSON."),
+) -> None:
+    """Start a local network (anvil with the contracts deployed and funded); Ctrl-C stops it."""
+    console = Console(stderr=True)
+    devnet = Devnet(DevnetConfig(port=port, block_time=block_time, state_dir=state_dir))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with console.status("starting the devnet") as status:
+        info = devnet.start(progress=status.update)
+    try:
+        if as_json:
+            print(json.dumps(info, indent=2), flush=True)
+        else:
+            print(f"chain        {info['rpc_url']}  (chain id {info['chain_id']}, ws {info['ws_url']})")
+            print(f"coordinator  {info['contracts']['coordinator']}")
+            print(f"TestUSDC     {info['contracts']['usdc']}")
+            print(f"state        {state_dir / 'devnet.json'}", flush=True)
+            console.print("[green]devnet running[/] — Ctrl-C stops it")
+        stop.wait()
+    finally:
+        console.print("stopping the devnet")
+        devnet.stop()
