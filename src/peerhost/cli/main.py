@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from peerhost import __version__
-from peerhost.cli import chain, dev
+from peerhost.cli import chain, dev, storage
 from peerhost.errors import PeerHostError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(chain.app, name="chain")
 app.command("dev")(dev.dev)
+app.command("cid")(storage.cid)
 
 
 def _version(value: bool) -> None:
@@ -36,24 +37,12 @@ def _root(
 
 
 def main() -> None:
-    """Entry point: runs the app and turns PeerHost errors into one clear line and exit code 1."""
+    """Entry point: typer handles usage errors (exit 2); PeerHost errors become one clear line (exit 1)."""
     try:
-        app(standalone_mode=False)
+        app()
     except PeerHostError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":
