@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from peerhost import __version__
-from peerhost.cli import build, chain, dev, storage
+from peerhost.cli import build, chain, dev, run, storage
 from peerhost.errors import PeerHostError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.add_typer(chain.app, name="chain")
 app.command("dev")(dev.dev)
 app.command("cid")(storage.cid)
 app.command("build")(build.build)
+app.command("run")(run.run)
 
 
 def _version(value: bool) -> None:
