@@ -53,9 +53,7 @@ class SandboxRunner:
         with self._lock:
             idle = self._idle.get(key)
             if idle:
-                sandbox = idle.popleft()
-                self._lock.notify_all()
-                return sandbox, True
+                return idle.popleft(), True  # refilled after the call: not while it runs
         return self.new_sandbox(key.runtime, key.limits), False
 
     def run(self, inv: Invocation) -> ExecutionResult:
@@ -66,6 +64,7 @@ class SandboxRunner:
             future = self._teardown.submit(sandbox.close)  # off the caller's critical path
             with self._lock:
                 self._pending.add(future)
+                self._lock.notify_all()  # the filler may start a replacement now
             future.add_done_callback(self._done)
         result.stats["warm"] = warm
         result.stats["sandbox_ready_ms"] = round(sandbox.ready_ms, 3)

@@ -17,6 +17,7 @@ import time
 import traceback
 
 RESULT_FD = 3
+RUNTIME_API = ""  # the source of peerhost/sandbox/runtime_api.py, filled in when the sandbox starts
 _reserve = bytearray(1024 * 1024)  # released on MemoryError so that the error can still be reported
 
 
@@ -87,7 +88,19 @@ def usage():
     return {"cpu_ms": round(cpu * 1000, 3), "peak_memory_kb": max(self_.ru_maxrss, children.ru_maxrss)}
 
 
+def load_runtime_api():
+    """`import peerhost` inside the sandbox: the function API, loaded while warming up."""
+    import types
+
+    module = types.ModuleType("peerhost")
+    module.__file__ = "<peerhost runtime>"
+    sys.modules["peerhost"] = module
+    exec(compile(RUNTIME_API, "peerhost/__init__.py", "exec"), module.__dict__)
+    return module
+
+
 def main():
+    peerhost = load_runtime_api()
     send({"ready": True})
     inv = receive()
     started = time.perf_counter()
@@ -106,10 +119,7 @@ def main():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.write(base64.b64decode(b64))
-    os.makedirs("/tmp/.peerhost/peerhost", exist_ok=True)
-    with open("/tmp/.peerhost/peerhost/__init__.py", "w") as f:
-        f.write(inv["runtime_api"])
-    sys.path[:] = ["/app/functions", "/app", "/app/vendor", "/tmp/.peerhost"] + [p for p in sys.path if p.startswith("/usr/lib/python3")]
+    sys.path[:] = ["/app/functions", "/app", "/app/vendor"] + [p for p in sys.path if p.startswith("/usr/lib/python3")]
 
     os.environ.clear()
     os.environ.update(inv.get("env", {}))
@@ -123,7 +133,6 @@ def main():
 
     entry = inv["entry"]
     module_name = entry.removeprefix("functions/").removesuffix(".py").replace("/", ".")
-    import peerhost
 
     req = inv["request"]
     request = peerhost.Request(req["method"], req["path"], req.get("query", []), req.get("headers", {}),

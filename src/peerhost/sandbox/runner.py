@@ -11,6 +11,7 @@ nowhere useful. Any limit ends the invocation with an error named after it.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import selectors
@@ -93,6 +94,16 @@ class ExecutionResult:
     def ok(self) -> bool:
         """The function produced a response (of any status)."""
         return self.error is None
+
+
+@functools.cache
+def _bootstrap_template() -> str:
+    api = (HERE / "runtime_api.py").read_text()
+    return (HERE / "python_bootstrap.py").read_text().replace('RUNTIME_API = ""', f"RUNTIME_API = {api!r}", 1)
+
+
+def _python_bootstrap(result_fd: int) -> str:
+    return _bootstrap_template().replace("RESULT_FD = 3", f"RESULT_FD = {result_fd}", 1)
 
 
 class _UidAllocator:
@@ -226,8 +237,7 @@ class Sandbox:
                 "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
                 "--remount-ro", "/", "--chdir", "/tmp", "--seccomp", str(seccomp_fd)]  # fmt: skip
         if self.runtime == "python":
-            boot = (HERE / "python_bootstrap.py").read_text()
-            cmd += [self.config.python, "-S", "-s", "-B", "-c", boot.replace("RESULT_FD = 3", f"RESULT_FD = {result_fd}")]
+            cmd += [self.config.python, "-S", "-s", "-B", "-c", _python_bootstrap(result_fd)]
         else:
             limits = self.spawn_limits or Limits()
             boot = (HERE / "node_bootstrap.mjs").read_text()
@@ -411,7 +421,6 @@ class Sandbox:
         return json.dumps({
             "entry": inv.entry,
             "files": {path: base64.b64encode(data).decode() for path, data in inv.files.items()},
-            "runtime_api": (HERE / "runtime_api.py").read_text() if self.runtime == "python" else "",
             "rlimits": rlimits,
             "env": inv.env,
             "egress_port": EGRESS_PORT if inv.network else 0,

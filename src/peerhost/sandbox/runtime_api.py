@@ -11,7 +11,6 @@ import hashlib as _hashlib
 import json as _json
 import random as _random
 import sys as _sys
-from typing import Any as _Any
 
 __all__ = ["Request", "Response", "Context", "to_http"]
 
@@ -33,7 +32,7 @@ class Request:
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
-    def json(self) -> _Any:
+    def json(self) -> object:
         """The body parsed as JSON (None for an empty body); ValueError when it is not JSON."""
         if not self.body:
             return None
@@ -46,7 +45,7 @@ class Request:
 class Response:
     """An explicit response. `body` may be bytes, str, or anything JSON-serializable."""
 
-    def __init__(self, body: _Any = b"", status: int = 200, headers: dict | None = None) -> None:
+    def __init__(self, body: object = b"", status: int = 200, headers: dict | None = None) -> None:
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise ValueError(f"invalid HTTP status {status!r}")
         self.body = body
@@ -65,15 +64,15 @@ class Context:
         self.random = _random.Random(seed)
         self.env: dict[str, str] = dict(env or {})
 
-    def log(self, *parts: _Any) -> None:
+    def log(self, *parts: object) -> None:
         print(*parts, file=_sys.stderr, flush=True)
 
 
-def _json_body(value: _Any) -> bytes:
+def _json_body(value: object) -> bytes:
     return _json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
-def to_http(result: _Any) -> tuple[int, dict[str, str], bytes]:
+def to_http(result: object) -> tuple[int, dict[str, str], bytes]:
     """What a handler returned, as (status, headers, body)."""
     status, headers, body = 200, {}, result
     if isinstance(result, Response):
