@@ -52,7 +52,7 @@ dev: install
 	$(BIN)/peerhost dev
 
 bench: install
-	$(BIN)/python bench/gas.py --out bench/gas.json
+	$(BIN)/python bench/run.py
 
 contracts: install
 	cd contracts && $(FORGE) build
