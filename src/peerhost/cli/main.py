@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from peerhost import __version__
-from peerhost.cli import build, chain, dev, run, storage
+from peerhost.cli import build, chain, deploy, dev, network, run, storage
 from peerhost.errors import PeerHostError
 
 app = typer.Typer(
@@ -23,6 +23,12 @@ app.command("dev")(dev.dev)
 app.command("cid")(storage.cid)
 app.command("build")(build.build)
 app.command("run")(run.run)
+app.command("gateway")(network.gateway)
+app.add_typer(network.worker_app, name="worker")
+app.command("deploy")(deploy.deploy)
+app.command("call")(deploy.call)
+app.command("logs")(deploy.logs)
+app.command("status")(deploy.status)
 
 
 def _version(value: bool) -> None:

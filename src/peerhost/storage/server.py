@@ -81,6 +81,11 @@ async def _uploaded_file(request: Request, limit: int) -> bytes:
 
 def create_store_app(store: BlockStore, *, max_upload: int = DEFAULT_MAX_UPLOAD, writable: bool = True) -> Starlette:
     """The trustless gateway (and, when `writable`, the Kubo RPC subset) over `store`."""
+    return Starlette(routes=store_routes(store, max_upload=max_upload, writable=writable))
+
+
+def store_routes(store: BlockStore, *, max_upload: int = DEFAULT_MAX_UPLOAD, writable: bool = True) -> list[Route]:
+    """The store's routes, for mounting beside other routes (the gateway's)."""
 
     async def ipfs(request: Request) -> Response:
         try:
@@ -152,9 +157,7 @@ def create_store_app(store: BlockStore, *, max_upload: int = DEFAULT_MAX_UPLOAD,
         except (InvalidCID, StorageError, ValueError) as exc:
             return _kubo_error(str(exc), 400)
 
-    return Starlette(
-        routes=[
-            Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
-            Route("/api/v0/{command:path}", rpc, methods=["POST"]),
-        ]
-    )
+    return [
+        Route("/ipfs/{cid}", ipfs, methods=["GET", "HEAD"]),
+        Route("/api/v0/{command:path}", rpc, methods=["POST"]),
+    ]

@@ -1,0 +1,32 @@
+"""Defaults for network commands from `.peerhost/devnet.json` (written by `peerhost dev`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from peerhost.errors import PeerHostError
+
+
+def devnet_info(state_dir: Path | None = None) -> dict[str, Any] | None:
+    path = (state_dir or Path(os.environ.get("PEERHOST_STATE_DIR", ".peerhost"))) / "devnet.json"
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def require(value: Any, name: str, devnet_key: str | None = None) -> Any:
+    """`value`, else the running devnet's, else a clear error naming the option."""
+    if value is not None:
+        return value
+    info = devnet_info()
+    if info is not None and devnet_key is not None:
+        node: Any = info
+        for part in devnet_key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node
+    raise PeerHostError(f"{name} is required (no running `peerhost dev` in this folder to take it from)")
