@@ -1,6 +1,7 @@
 """Collecting workers' signed results for the gateway's requests, and deciding when to answer.
 
-`fastest` answers with the first valid result; `quorum` once `redundancy` workers agree;
+`fastest` answers with the first valid result; `quorum` once a strict majority of `redundancy`
+workers agree (the contract's own finalization rule: one lying worker must not stall the answer);
 `finalized` once the contract finalized the request (with the result whose hash won).
 A result is valid when its hash matches its document, its EIP-712 receipt is signed by the worker
 it names, the worker is active and staked on-chain, and its input and code hashes are the request's.
@@ -96,7 +97,7 @@ class Collector:
             for d in deliveries:
                 votes.setdefault(d.result_hash, []).append(d)
             for group in votes.values():
-                if len(group) >= pending.redundancy:
+                if len(group) >= pending.redundancy // 2 + 1:
                     pending.done.set_result(group[0])
                     return
         elif pending.policy == "finalized" and pending.finalized_hash is not None:
