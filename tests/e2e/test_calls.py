@@ -109,11 +109,7 @@ def test_request_status_survives_a_gateway_restart(network: Network) -> None:
     devnet.gateway.send_signal(signal.SIGTERM)
     devnet.gateway.wait(timeout=30)
     assert devnet.deployment is not None
-    devnet.gateway = devnet._spawn("gateway", [
-        "gateway", "--rpc", devnet.anvil.rpc_url, "--ws", devnet.anvil.ws_url,
-        "--coordinator", devnet.deployment.coordinator.address, "--anvil-account", "9",
-        "--port", str(devnet.config.port), "--state-dir", str(devnet.state_dir / "gateway"), "--log-level", "warning"])  # fmt: skip
-    devnet._wait_http(f"{devnet.gateway_url}/healthz", devnet.gateway, "gateway")
+    devnet.start_gateway()
     record = network.http.get(f"{devnet.gateway_url}/_peerhost/requests/{request_id}").json()
     assert record["status"] == "ok" and record["http_status"] == 200
     assert record["chain"]["status"] in ("pending", "finalized")

@@ -36,6 +36,9 @@ def gateway(
     keystore: Path | None = typer.Option(None, "--keystore", envvar="PEERHOST_KEYSTORE"),
     anvil_account: int | None = typer.Option(None, "--anvil-account", min=0, max=9),
     max_body: int = typer.Option(1024 * 1024, "--max-body", help="Largest request body in bytes."),
+    facilitator: str | None = typer.Option(None, "--facilitator", envvar="PEERHOST_FACILITATOR_URL",
+                                           help="x402 facilitator URL: needed to serve priced functions."),
+    usdc: str | None = typer.Option(None, "--usdc", help="Payment token (default: the chain's known USDC)."),
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Run a gateway: the HTTP front door that turns calls into on-chain execution requests."""
@@ -48,6 +51,8 @@ def gateway(
         public_url=public_url or f"http://{host}:{port}",
         domain=domain,
         max_body_bytes=max_body,
+        facilitator_url=facilitator,
+        usdc=usdc,
     )
     uvicorn.run(create_gateway_app(config), host=host, port=port, log_level=log_level, access_log=False)
 
@@ -129,3 +134,25 @@ def withdraw(ctx: typer.Context) -> None:
 
     amount = asyncio.run(main())
     print(f"withdrew {amount / 10**18:.6f} ether" if amount else "nothing to withdraw")
+
+
+def facilitator(
+    rpc: str | None = typer.Option(None, "--rpc", envvar="PEERHOST_RPC_URL", help="JSON-RPC URL of the payment chain."),
+    network: str | None = typer.Option(None, "--network", help="CAIP-2 network (default: eip155:<chain id of --rpc>)."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8402, "--port"),
+    key_env: str = typer.Option(DEFAULT_KEY_ENV, "--key-env", help="Variable holding the facilitator's own key."),
+    keystore: Path | None = typer.Option(None, "--keystore", envvar="PEERHOST_KEYSTORE"),
+    anvil_account: int | None = typer.Option(None, "--anvil-account", min=0, max=9),
+    log_level: str = typer.Option("info", "--log-level"),
+) -> None:
+    """Run an x402 facilitator (/verify, /settle, /supported) that settles on one EVM chain with its own key."""
+    from peerhost.chain.tx import connect
+    from peerhost.payments.facilitator import create_facilitator_app
+    from peerhost.payments.networks import caip2
+
+    rpc_url = require(rpc, "--rpc", "rpc_url")
+    account = _account(key_env, keystore, anvil_account)
+    network = network or caip2(connect(rpc_url).eth.chain_id)
+    app = create_facilitator_app(rpc_url, "0x" + account.key.hex().removeprefix("0x"), [network])
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -43,7 +43,7 @@ DEVNET_SETTINGS = CoordinatorSettings(
 )
 USDC_PER_ACCOUNT = 10_000 * 10**6
 TREASURY_ETHER = 1000
-BUILDER_ACCOUNT, GATEWAY_ACCOUNT, FIRST_WORKER_ACCOUNT = 1, 9, 2
+BUILDER_ACCOUNT, GATEWAY_ACCOUNT, FIRST_WORKER_ACCOUNT, FACILITATOR_ACCOUNT = 1, 9, 2, 8
 MAX_WORKERS = 6  # anvil accounts 2..7 (8 is kept for the facilitator)
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -55,6 +55,7 @@ class DevnetConfig:
     workers: int = 3
     port: int = 8080  # the gateway's
     chain_port: int = 8545
+    facilitator_port: int | None = None  # default: a free port
     block_time: float = 0
     state_dir: Path = field(default_factory=lambda: Path(".peerhost"))
     examples: Path | None = EXAMPLES
@@ -72,6 +73,8 @@ class Devnet:
         self.anvil = Anvil(port=config.chain_port, block_time=config.block_time, log_path=self.logs / "anvil.log")
         self.deployment: Deployment | None = None
         self.gateway: subprocess.Popen | None = None
+        self.facilitator: subprocess.Popen | None = None
+        self.facilitator_url = f"http://127.0.0.1:{config.facilitator_port or free_port()}"
         self.workers: dict[int, subprocess.Popen] = {}
         self.functions: list[dict[str, Any]] = []
 
@@ -90,12 +93,14 @@ class Devnet:
             self.deployment = deploy_contracts(w3, admin, self.config.settings)
             progress("funding the treasury and minting TestUSDC")
             self._fund(w3, admin)
+            progress("starting the x402 facilitator")
+            self.facilitator = self._spawn("facilitator", ["facilitator", "--rpc", self.anvil.rpc_url,
+                                                           "--anvil-account", str(FACILITATOR_ACCOUNT),
+                                                           "--port", self.facilitator_url.rsplit(":", 1)[1],
+                                                           "--log-level", "warning"])  # fmt: skip
+            self._wait_http(f"{self.facilitator_url}/healthz", self.facilitator, "facilitator")
             progress("starting the gateway")
-            self.gateway = self._spawn("gateway", ["gateway", "--rpc", self.anvil.rpc_url, "--ws", self.anvil.ws_url,
-                                                   "--coordinator", self.deployment.coordinator.address,
-                                                   "--anvil-account", str(GATEWAY_ACCOUNT), "--port", str(self.config.port),
-                                                   "--state-dir", str(self.state_dir / "gateway"), "--log-level", "warning"])  # fmt: skip
-            self._wait_http(f"{self.gateway_url}/healthz", self.gateway, "gateway")
+            self.start_gateway()
             for index in range(self.config.workers):
                 progress(f"starting worker {index + 1} of {self.config.workers}")
                 self.start_worker(index)
@@ -110,6 +115,17 @@ class Devnet:
         except BaseException:
             self.stop()
             raise
+
+    def gateway_args(self) -> list[str]:
+        assert self.deployment is not None and self.deployment.usdc is not None
+        return ["gateway", "--rpc", self.anvil.rpc_url, "--ws", self.anvil.ws_url,
+                "--coordinator", self.deployment.coordinator.address, "--anvil-account", str(GATEWAY_ACCOUNT),
+                "--port", str(self.config.port), "--state-dir", str(self.state_dir / "gateway"),
+                "--facilitator", self.facilitator_url, "--usdc", self.deployment.usdc.address, "--log-level", "warning"]  # fmt: skip
+
+    def start_gateway(self) -> None:
+        self.gateway = self._spawn("gateway", self.gateway_args())
+        self._wait_http(f"{self.gateway_url}/healthz", self.gateway, "gateway")
 
     def worker_account(self, index: int):
         return account_from_key(ANVIL_KEYS[FIRST_WORKER_ACCOUNT + index])
@@ -189,14 +205,17 @@ class Devnet:
             "rpc_url": self.anvil.rpc_url,
             "ws_url": self.anvil.ws_url,
             "gateway_url": self.gateway_url,
+            "facilitator_url": self.facilitator_url,
             "contracts": {"coordinator": self.deployment.coordinator.address, "usdc": self.deployment.usdc.address},
             "workers": [{"address": self.worker_account(i).address, "pid": p.pid} for i, p in sorted(self.workers.items())],
             "functions": self.functions,
-            "processes": {"anvil": self.anvil.pid, "gateway": self.gateway.pid if self.gateway else None},
+            "processes": {"anvil": self.anvil.pid, "gateway": self.gateway.pid if self.gateway else None,
+                          "facilitator": self.facilitator.pid if self.facilitator else None},
         }
 
     def stop(self) -> None:
-        procs = [*self.workers.values(), *([self.gateway] if self.gateway else [])]
+        procs = [*self.workers.values(), *([self.gateway] if self.gateway else []),
+                 *([self.facilitator] if self.facilitator else [])]  # fmt: skip
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -33,6 +33,9 @@ from peerhost.chain.rpc import RPC, RPCError, TxSender
 from peerhost.gateway.batcher import RequestBatcher
 from peerhost.gateway.collector import Collector, Delivery
 from peerhost.gateway.records import Records
+from peerhost.payments.gate import PAYMENT_SIGNATURE, PaymentRejected, VerifiedPayment
+from peerhost.payments.networks import resolve_asset
+from peerhost.payments.gate import PaymentGate
 from peerhost.protocol.canonical import canonical_hash
 from peerhost.protocol.documents import InvocationDoc, ResultDoc, forwarded_headers
 from peerhost.protocol.receipts import Receipt
@@ -58,6 +61,8 @@ class GatewayConfig:
     result_margin_s: float = 30.0  # waited beyond the commit deadline (and reveal window when finalized)
     max_batch: int = 32
     registry_ttl_s: float = 2.0
+    facilitator_url: str | None = None  # x402: priced functions need one
+    usdc: str | None = None  # payment asset (default: the chain's known USDC)
 
 
 class GatewayError(Exception):
@@ -110,9 +115,25 @@ class Gateway:
         self.reveal_window = await self.coordinator.call("REVEAL_WINDOW")
         self.batcher = RequestBatcher(self.coordinator, max_batch=self.config.max_batch)
         self.batcher.start()
+        self.payments: PaymentGate | None = None
+        if self.config.facilitator_url:
+            if self.config.usdc is not None:
+                asset = resolve_asset(self.chain_id, self.config.usdc, await self._token_text("name"),
+                                      await self._token_text("version"))  # fmt: skip
+            else:
+                asset = resolve_asset(self.chain_id)
+            self.payments = PaymentGate(self.config.facilitator_url, asset)
+            await self.payments.start()
         head = await self.rpc.block_number()
         self.events = LogStream(self.rpc, self.coordinator.address, ws_url=self.config.ws_url, from_block=head)
         self._tasks.append(asyncio.create_task(self._watch()))
+
+    async def _token_text(self, field: str) -> str:
+        from eth_abi import decode as abi_decode
+
+        selector = Web3.keccak(text=f"{field}()")[:4].hex()
+        raw = await self.rpc.eth_call(Web3.to_checksum_address(self.config.usdc or ""), "0x" + selector)
+        return abi_decode(["string"], raw)[0]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -202,10 +223,27 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
         if not fn.active:
             gw.metrics.requests.labels("function_inactive").inc()
             return error_response(404, "function_inactive", f"{project}/{name} is switched off by its owner", local_id)
+        payment: VerifiedPayment | None = None
         if fn.price > 0:
-            gw.metrics.requests.labels("payment_required").inc()
-            return error_response(402, "payment_required", "this function is priced; this gateway does not take "
-                                  "x402 payments yet", local_id)  # fmt: skip
+            if gw.payments is None:
+                gw.metrics.requests.labels("payment_required").inc()
+                return error_response(402, "payment_required", "this function is priced and this gateway takes no "
+                                      "payments (start it with --facilitator)", local_id)  # fmt: skip
+            requirements = gw.payments.requirements(fn.price, fn.pay_to)
+            try:
+                payment = await gw.payments.verify(request.headers.get(PAYMENT_SIGNATURE), requirements)
+            except PaymentRejected as exc:
+                gw.metrics.requests.labels(exc.code).inc()
+                headers, body = await gw.payments.payment_required(requirements, str(request.url), str(exc), exc.code, local_id)
+                return JSONResponse(body, status_code=402, headers={**headers, "X-PeerHost-Request-Id": local_id})
+        try:
+            return await execute(request, local_id, owner, project, name, rest, function_id, fn, payment, started)
+        finally:
+            if payment is not None:
+                gw.payments.release(payment)  # no-op once settled
+
+    async def execute(request: Request, local_id: str, owner: str, project: str, name: str, rest: str,
+                      function_id: bytes, fn: FunctionVersion, payment: VerifiedPayment | None, started: float) -> Response:  # fmt: skip
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
             gw.metrics.requests.labels("body_too_large").inc()
@@ -255,6 +293,19 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
             response = error_response(502, "function_failed", f"the function failed: {result.error}", request_id)
             response.headers.update(headers)
             return response
+        if payment is not None and result.status < 400:
+            try:
+                settled, header = await gw.payments.settle(payment)
+            except PaymentRejected as exc:
+                gw.records.upsert(request_id, status="unpaid", error=exc.code, worker=delivery.worker, http_status=402)
+                gw.metrics.requests.labels(exc.code).inc()
+                response_headers, body = await gw.payments.payment_required(payment.requirements, str(request.url), str(exc),
+                                                                      exc.code, request_id)  # fmt: skip
+                return JSONResponse(body, status_code=402, headers={**response_headers, **headers})
+            headers["PAYMENT-RESPONSE"] = header
+            gw.records.add_settlement(request_id, f"{owner}/{project}/{name}", settled.payer or payment.payer,
+                                      int(payment.requirements.amount), fn.pay_to, settled.transaction,
+                                      payment.requirements.network)  # fmt: skip
         gw.records.upsert(request_id, status="ok", worker=delivery.worker, result_hash=headers["X-PeerHost-Result-Hash"],
                           http_status=result.status)  # fmt: skip
         gw.metrics.requests.labels("ok").inc()
@@ -310,13 +361,18 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
             return error_response(404, "unknown_request", f"no request {request_id} on this gateway")
         return JSONResponse({"request_id": request_id, "logs": gw.records.logs(request_id)})
 
+    async def settlements(request: Request) -> Response:
+        return JSONResponse({"settlements": gw.records.settlements(request.query_params.get("tx"))})
+
     async def healthz(request: Request) -> Response:
         try:
             block = await gw.rpc.block_number()
         except ChainError as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=503)
         return JSONResponse({"ok": True, "chain_id": gw.chain_id, "block": block, "coordinator": gw.coordinator.address,
-                             "account": gw.sender.address, "events_connected": gw.events.connected.is_set()})  # fmt: skip
+                             "account": gw.sender.address, "events_connected": gw.events.connected.is_set(),
+                             "payments": None if gw.payments is None else {"network": gw.payments.asset.network,
+                                                                           "asset": gw.payments.asset.address}})  # fmt: skip
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(gw.metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -334,6 +390,7 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
         Route("/_peerhost/results", results, methods=["POST"]),
         Route("/_peerhost/requests/{id}", request_status),
         Route("/_peerhost/requests/{id}/logs", request_logs),
+        Route("/_peerhost/settlements", settlements),
         *store_routes(gw.store, max_upload=64 * 1024 * 1024),
     ]
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -344,7 +401,12 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
     if config.domain:
         user_routes += [Route("/{project}/{function}", call, methods=methods),
                         Route("/{project}/{function}/{rest:path}", call, methods=methods)]  # fmt: skip
-    app = Starlette(routes=[*routes, *user_routes, Route("/{path:path}", not_found, methods=methods)], lifespan=lifespan)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(500, "internal_error", "the gateway failed to handle this request; it is logged")
+
+    app = Starlette(routes=[*routes, *user_routes, Route("/{path:path}", not_found, methods=methods)], lifespan=lifespan,
+                    exception_handlers={Exception: internal_error})  # fmt: skip
     app.state.gateway = gw
     return app
 

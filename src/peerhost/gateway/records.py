@@ -23,6 +23,16 @@ CREATE TABLE IF NOT EXISTS requests (
     error TEXT,
     detail TEXT
 );
+CREATE TABLE IF NOT EXISTS settlements (
+    request_id TEXT PRIMARY KEY,
+    function TEXT NOT NULL,
+    payer TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    pay_to TEXT NOT NULL,
+    tx TEXT NOT NULL,
+    network TEXT NOT NULL,
+    created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
     worker TEXT NOT NULL,
@@ -80,6 +90,19 @@ class Records:
             rows = self._db.execute("SELECT worker, logs, created FROM logs WHERE id = ? ORDER BY created",
                                     (request_id,)).fetchall()  # fmt: skip
         return [{"worker": w, "logs": text, "created": created} for w, text, created in rows]
+
+    def add_settlement(self, request_id: str, function: str, payer: str, amount: int, pay_to: str, tx: str,
+                       network: str) -> None:  # fmt: skip
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (request_id, function, payer, amount, pay_to, tx, network, time.time()))  # fmt: skip
+
+    def settlements(self, tx: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute("SELECT * FROM settlements" + (" WHERE lower(tx) = lower(?)" if tx else ""),
+                                   (tx,) if tx else ())  # fmt: skip
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def close(self) -> None:
         with self._lock:
