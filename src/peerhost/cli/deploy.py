@@ -58,9 +58,13 @@ def call(
     method: str | None = typer.Option(None, "--request", "-X", help="HTTP method (default GET, POST with -d)."),
     header: list[str] = typer.Option([], "--header", "-H", help="Header k:v (repeatable)."),
     include: bool = typer.Option(False, "--include", "-i", help="Show status and headers."),
+    max_price: str = typer.Option("0", "--max-price", help="Pay up to this many USDC when the function is priced."),
+    key_env: str = typer.Option(DEFAULT_KEY_ENV, "--key-env", help="Variable holding the paying key."),
+    keystore: Path | None = typer.Option(None, "--keystore", envvar="PEERHOST_KEYSTORE"),
+    anvil_account: int | None = typer.Option(None, "--anvil-account", min=0, max=9),
     timeout: float = typer.Option(120, "--timeout"),
 ) -> None:
-    """Call a function and print its response (exit 1 on an error status)."""
+    """Call a function and print its response; pays with x402 within --max-price (exit 1 on an error status)."""
     body = None
     if data is not None:
         body = Path(data[1:]).read_bytes() if data.startswith("@") else data.encode()
@@ -70,12 +74,14 @@ def call(
         if not sep:
             raise BundleError(f"header {h!r} is not KEY:VALUE")
         headers[key.strip()] = value.strip()
+    verb = method or ("POST" if body is not None else "GET")
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        r = httpx.request(method or ("POST" if body is not None else "GET"), url, content=body, headers=headers,
-                          timeout=timeout)  # fmt: skip
+        r = httpx.request(verb, url, content=body, headers=headers, timeout=timeout)
+        if r.status_code == 402 and "payment-required" in r.headers:
+            r = _pay(r, verb, url, body, headers, max_price, _account(key_env, keystore, anvil_account), timeout, err)
     except httpx.HTTPError as exc:
         raise PeerHostError(f"cannot reach {url}: {exc}") from None
-    err = Console(stderr=True, highlight=False)
     if include:
         print(f"HTTP {r.status_code}")
         for key, value in r.headers.items():
@@ -86,6 +92,44 @@ def call(
     if request_id and not include:
         err.print(f"[dim]request {request_id}[/]")
     raise typer.Exit(0 if r.status_code < 400 else 1)
+
+
+def _pay(first: httpx.Response, verb: str, url: str, body: bytes | None, headers: dict[str, str], max_price: str,
+         account, timeout: float, err: Console) -> httpx.Response:  # fmt: skip
+    """Pays a 402 with x402 (exact scheme) if its price is within `max_price` USDC."""
+    import base64
+    from decimal import Decimal, InvalidOperation
+
+    from x402 import x402Client
+    from x402.http.clients import x402HttpxClient
+    from x402.http.utils import decode_payment_required_header
+    from x402.mechanisms.evm.exact import ExactEvmClientScheme
+
+    required = decode_payment_required_header(first.headers["payment-required"])
+    option = required.accepts[0]
+    price = Decimal(option.amount).scaleb(-6).normalize()
+    try:
+        limit = Decimal(max_price)
+    except InvalidOperation:
+        raise PeerHostError(f"--max-price {max_price!r} is not a number of USDC") from None
+    if price > limit:
+        raise PeerHostError(f"the function costs {price} USDC a call, more than --max-price {limit}: not paying")
+    client = x402Client()
+    client.register(option.network, ExactEvmClientScheme(account))
+    client.set_spend_controls(False)  # the price check above is the cap
+
+    async def paid() -> httpx.Response:
+        async with x402HttpxClient(client, timeout=timeout) as http:
+            response = await http.request(verb, url, content=body, headers=headers)
+            await response.aread()
+            return response
+
+    response = asyncio.run(paid())
+    settlement = response.headers.get("payment-response")
+    if settlement:
+        info = json.loads(base64.b64decode(settlement))
+        err.print(f"paid {price} USDC to {option.pay_to} on {option.network} (tx {info.get('transaction')})")
+    return response
 
 
 def _gateway(gateway_url: str | None) -> str:
@@ -143,3 +187,36 @@ def status(
         print(f"worker    {w['address']}  pid {w['pid']}")
     for f in info.get("functions", []):
         print(f"function  {f['url']}  ({f['price']})")
+
+
+def earnings_cmd(
+    owner: str | None = typer.Option(None, "--owner", help="Builder address (default: your key's, or anvil #1 on a devnet)."),
+    rpc: str | None = typer.Option(None, "--rpc", envvar="PEERHOST_RPC_URL"),
+    coordinator: str | None = typer.Option(None, "--coordinator", envvar="PEERHOST_COORDINATOR"),
+    usdc: str | None = typer.Option(None, "--usdc", help="Payment token address."),
+    gateway_url: str | None = typer.Option(None, "--gateway", envvar="PEERHOST_GATEWAY_URL"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Revenue per function from on-chain x402 settlement logs."""
+    from web3 import Web3
+
+    from peerhost.chain.keys import ANVIL_KEYS, account_from_key
+    from peerhost.payments.earnings import earnings
+
+    info = devnet_info() or {}
+    if owner is None:
+        owner = account_from_key(ANVIL_KEYS[1]).address if info else None
+    owner = require(owner, "--owner")
+    if not Web3.is_address(owner):
+        raise PeerHostError(f"--owner is not an address: {owner!r}")
+    w3 = Web3(Web3.HTTPProvider(require(rpc, "--rpc", "rpc_url")))
+    rows = earnings(w3, require(coordinator, "--coordinator", "contracts.coordinator"), require(usdc, "--usdc", "contracts.usdc"),
+                    owner, gateway_url or info.get("gateway_url"))  # fmt: skip
+    if as_json:
+        print(json.dumps([{"function": r.function, "pay_to": r.pay_to, "calls": r.calls, "usdc": str(r.usdc),
+                           "atomic": r.atomic, "transactions": r.transactions} for r in rows], indent=2))  # fmt: skip
+        return
+    if not rows:
+        print("no settled payments yet")
+    for r in rows:
+        print(f"{r.function:<32} {r.calls:>6} calls  {r.usdc:>12} USDC  to {r.pay_to}")

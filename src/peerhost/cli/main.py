@@ -30,6 +30,7 @@ app.command("deploy")(deploy.deploy)
 app.command("call")(deploy.call)
 app.command("logs")(deploy.logs)
 app.command("status")(deploy.status)
+app.command("earnings")(deploy.earnings_cmd)
 
 
 def _version(value: bool) -> None:
