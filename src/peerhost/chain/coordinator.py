@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode
+from eth_abi import encode as abi_encode
 from hexbytes import HexBytes
 from web3 import Web3
 
@@ -66,6 +67,13 @@ class Coordinator:
         self.address = Web3.to_checksum_address(address)
         self.sender = sender
         self.contract = Web3().eth.contract(address=self.address, abi=load_artifact("ExecutionCoordinator").abi)
+        # Selectors and ABI types, computed once: web3's per-call encoding dominated the CPU profile.
+        self._fns: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        for item in self.contract.abi:
+            if item.get("type") == "function":
+                inputs = [_abi_type(i) for i in item["inputs"]]
+                selector = Web3.keccak(text=f"{item['name']}({','.join(inputs)})")[:4]
+                self._fns[item["name"]] = (selector, inputs, [_abi_type(o) for o in item["outputs"]])
         self._events = {self.topic(name): name for name in (
             "ExecutionRequested", "FunctionDeployed", "FunctionVersionActivated", "FunctionPriceChanged",
             "FunctionActiveChanged", "RequestFinalized", "RequestExpired", "RequestUnresolved", "ResultCommitted",
@@ -74,7 +82,8 @@ class Coordinator:
     # ------------------------------------------------------------------ encoding
 
     def encode(self, fn: str, *args: Any) -> str:
-        return self.contract.encode_abi(fn, args=list(args))
+        selector, inputs, _ = self._fns[fn]
+        return "0x" + (selector + abi_encode(inputs, list(args))).hex()
 
     def topic(self, event: str) -> str:
         return getattr(self.contract.events, event).topic
@@ -108,9 +117,7 @@ class Coordinator:
     async def call(self, fn: str, *args: Any, block: str = "latest") -> Any:
         data = self.encode(fn, *args)
         raw = await self.rpc.eth_call(self.address, data, block)
-        outputs = self.contract.get_function_by_name(fn).abi["outputs"]
-        types = [_abi_type(o) for o in outputs]
-        values = decode(types, raw)
+        values = decode(self._fns[fn][2], raw)
         return values[0] if len(values) == 1 else values
 
     async def function(self, function_id: bytes) -> FunctionVersion:

@@ -28,7 +28,8 @@ def _key(entry: dict[str, Any]) -> tuple[int, int]:
 
 class LogStream:
     def __init__(self, rpc: RPC, address: str, *, ws_url: str | None = None, from_block: int = 0,
-                 poll_interval: float = 0.2) -> None:  # fmt: skip
+                 poll_interval: float = 0.2, topics: list[str] | None = None) -> None:  # fmt: skip
+        self.topics = [topics] if topics else []  # any of these event signatures
         self.rpc = rpc
         self.address = address
         self.ws_url = ws_url
@@ -49,7 +50,7 @@ class LogStream:
         start = self.next_block
         while start <= head:
             end = min(head, start + BACKFILL_CHUNK - 1)
-            out += await self.rpc.get_logs(self.address, [], start, end)
+            out += await self.rpc.get_logs(self.address, self.topics, start, end)
             start = end + 1
         return out
 
@@ -81,7 +82,7 @@ class LogStream:
             try:
                 async with websockets.connect(self.ws_url, max_size=None, ping_interval=10) as ws:
                     await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_subscribe",
-                                              "params": ["logs", {"address": self.address}]}))  # fmt: skip
+                                              "params": ["logs", {"address": self.address, "topics": self.topics}]}))  # fmt: skip
                     reply = json.loads(await ws.recv())
                     if "error" in reply:
                         raise ConnectionError(f"eth_subscribe refused: {reply['error']}")

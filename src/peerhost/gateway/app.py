@@ -125,7 +125,10 @@ class Gateway:
             self.payments = PaymentGate(self.config.facilitator_url, asset)
             await self.payments.start()
         head = await self.rpc.block_number()
-        self.events = LogStream(self.rpc, self.coordinator.address, ws_url=self.config.ws_url, from_block=head)
+        watched = ["RequestFinalized", "FunctionDeployed", "FunctionVersionActivated", "FunctionPriceChanged",
+                   "FunctionActiveChanged", "WorkerActivated", "WorkerDeactivated", "Slashed"]
+        self.events = LogStream(self.rpc, self.coordinator.address, ws_url=self.config.ws_url, from_block=head,
+                                topics=[self.coordinator.topic(name) for name in watched])  # fmt: skip
         self._tasks.append(asyncio.create_task(self._watch()))
 
     async def _token_text(self, field: str) -> str:

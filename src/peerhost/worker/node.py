@@ -123,10 +123,13 @@ class Worker:
         if self.state.next_block is None:
             self.state.next_block = await self.rpc.block_number()
             self.state.save()
+        self._live_from = await self.rpc.block_number() + 1  # events before this may have been handled already
         for request_id in list(self.state.reveals):  # commitments made before a restart
             self._spawn(self._finish_reveal(int(request_id)))
         self.stream = LogStream(self.rpc, self.coordinator.address, ws_url=self.config.ws_url,
-                                from_block=self.state.next_block)  # fmt: skip
+                                from_block=self.state.next_block,
+                                topics=[self.coordinator.topic(n) for n in ("ExecutionRequested", "WorkerActivated",
+                                                                             "WorkerDeactivated")])  # fmt: skip
         log.info(json.dumps({"event": "started", "worker": self.me, "from_block": self.state.next_block}))
         reader = asyncio.create_task(self._follow())
         await self._stopping.wait()
@@ -200,13 +203,17 @@ class Worker:
     async def _handle(self, ev: ExecutionRequested) -> None:
         self.m_inflight.inc()
         try:
-            if (await self.coordinator.request(ev.request_id))["status"] != "pending":
-                return  # settled already (seen again after a restart or a reconnect)
+            if ev.block_number < self._live_from and (await self.coordinator.request(ev.request_id))["status"] != "pending":
+                return  # replayed from before this run (restart, back-fill) and settled already
             if ev.redundancy == 1 and ev.primary == self.me:
+                t0 = time.perf_counter()
                 result = await self._execute(ev)
                 if result is None:
                     return
+                t1 = time.perf_counter()
                 await self._deliver(ev, result)
+                log.debug(json.dumps({"event": "answered", "request": ev.request_id, "execute_ms": round((t1 - t0) * 1000, 2),
+                                      "deliver_ms": round((time.perf_counter() - t1) * 1000, 2)}))  # fmt: skip
                 try:
                     await self.coordinator.transact("submit", ev.request_id, result[0].hash())
                     self.m_txs.labels("submit").inc()
