@@ -74,6 +74,12 @@ class Coordinator:
                 inputs = [_abi_type(i) for i in item["inputs"]]
                 selector = Web3.keccak(text=f"{item['name']}({','.join(inputs)})")[:4]
                 self._fns[item["name"]] = (selector, inputs, [_abi_type(o) for o in item["outputs"]])
+        self._event_abi: dict[str, tuple[str, list[tuple[str, str, bool]]]] = {}
+        for item in self.contract.abi:
+            if item.get("type") == "event":
+                types = [_abi_type(i) for i in item["inputs"]]
+                topic = "0x" + Web3.keccak(text=f"{item['name']}({','.join(types)})").hex()
+                self._event_abi[topic] = (item["name"], [(i["name"], t, i["indexed"]) for i, t in zip(item["inputs"], types, strict=True)])
         self._events = {self.topic(name): name for name in (
             "ExecutionRequested", "FunctionDeployed", "FunctionVersionActivated", "FunctionPriceChanged",
             "FunctionActiveChanged", "RequestFinalized", "RequestExpired", "RequestUnresolved", "ResultCommitted",
@@ -89,21 +95,32 @@ class Coordinator:
         return getattr(self.contract.events, event).topic
 
     def decode_log(self, log: dict) -> tuple[str, dict[str, Any]] | None:
-        """(event name, arguments) of a log of this contract, or None."""
+        """(event name, arguments) of a log of this contract, or None (decoded from the ABI directly)."""
         topics = log.get("topics") or []
         if not topics:
             return None
-        name = self._events.get(HexBytes(topics[0]).to_0x_hex())
-        if name is None:
+        topic0 = topics[0] if isinstance(topics[0], str) else "0x" + bytes(topics[0]).hex()
+        spec = self._event_abi.get(topic0.lower())
+        if spec is None:
             return None
-        event = getattr(self.contract.events, name)()
-        decoded = event.process_log({**log, "topics": [HexBytes(t) for t in topics], "data": HexBytes(log["data"]),
-                                     "blockNumber": int(log["blockNumber"], 16) if isinstance(log["blockNumber"], str) else log["blockNumber"],
-                                     "transactionHash": HexBytes(log["transactionHash"]), "blockHash": HexBytes(log["blockHash"]),
-                                     "logIndex": int(log["logIndex"], 16) if isinstance(log["logIndex"], str) else log["logIndex"],
-                                     "transactionIndex": 0, "address": self.address, "removed": False})  # fmt: skip
-        args = dict(decoded["args"])
-        args["blockNumber"] = decoded["blockNumber"]
+        name, inputs = spec
+        data = HexBytes(log["data"])
+        values = iter(decode([t for _, t, indexed in inputs if not indexed], data))
+        indexed_topics = iter(topics[1:])
+        args: dict[str, Any] = {}
+        for arg, typ, indexed in inputs:
+            if indexed:
+                args[arg] = decode([typ], HexBytes(next(indexed_topics)))[0]
+            else:
+                args[arg] = next(values)
+            if typ == "address":
+                args[arg] = Web3.to_checksum_address(args[arg])
+        if name == "FunctionDeployed":
+            fields = ("price", "payTo", "timeoutMs", "memoryMb", "redundancy", "policy")
+            args["config"] = dict(zip(fields, args["config"], strict=True))
+            args["config"]["payTo"] = Web3.to_checksum_address(args["config"]["payTo"])
+        block = log["blockNumber"]
+        args["blockNumber"] = int(block, 16) if isinstance(block, str) else block
         return name, args
 
     @staticmethod

@@ -93,6 +93,8 @@ class Worker:
         self._bundles: dict[bytes, tuple[BundleManifest, dict[str, bytes]]] = {}
         self._pending_blocks: dict[int, int] = {}  # request id -> block, for the resume watermark
         self._handled: set[int] = set()
+        self._settled: set[int] = set()  # finalized/expired requests seen on the stream
+        self._commits: dict[int, int] = {}  # commits seen on the stream, per request
         self._tasks: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self._active: tuple[float, list[str]] = (0.0, [])
@@ -129,7 +131,8 @@ class Worker:
         self.stream = LogStream(self.rpc, self.coordinator.address, ws_url=self.config.ws_url,
                                 from_block=self.state.next_block,
                                 topics=[self.coordinator.topic(n) for n in ("ExecutionRequested", "WorkerActivated",
-                                                                             "WorkerDeactivated")])  # fmt: skip
+                                                                             "WorkerDeactivated", "RequestFinalized",
+                                                                             "RequestExpired", "ResultCommitted")])  # fmt: skip
         log.info(json.dumps({"event": "started", "worker": self.me, "from_block": self.state.next_block}))
         reader = asyncio.create_task(self._follow())
         await self._stopping.wait()
@@ -179,6 +182,12 @@ class Worker:
                     self._spawn(self._handle(event))
             elif name in ("WorkerActivated", "WorkerDeactivated"):
                 self._active = (0.0, [])
+            elif name in ("RequestFinalized", "RequestExpired"):
+                self._settled.add(args["requestId"])
+                if len(self._settled) > 100_000:
+                    self._settled = set(sorted(self._settled)[-50_000:])
+            elif name == "ResultCommitted":
+                self._commits[args["requestId"]] = self._commits.get(args["requestId"], 0) + 1
             self._advance(int(entry["blockNumber"], 16))
 
     def _advance(self, block: int) -> None:
@@ -230,8 +239,10 @@ class Worker:
                 rank = rank_of(ev.request_id, await self._active_workers(), self.me)
                 if rank is None or rank >= ev.redundancy:
                     await asyncio.sleep(self.config.grace_s)
-            if self._stopping.is_set():
+            if self._stopping.is_set() or ev.request_id in self._settled:
                 return
+            if self._commits.get(ev.request_id, 0) >= ev.redundancy:
+                return  # enough workers committed: nothing to take over
             req = await self.coordinator.request(ev.request_id)
             if req["status"] != "pending" or req["commit_count"] >= ev.redundancy or time.time() > ev.commit_deadline:
                 return
@@ -244,6 +255,7 @@ class Worker:
         finally:
             self.m_inflight.dec()
             self._pending_blocks.pop(ev.request_id, None)
+            self._commits.pop(ev.request_id, None)
 
     async def _sleep_until(self, when: float) -> None:
         delay = when - time.time()
