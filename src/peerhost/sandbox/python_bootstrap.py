@@ -2,19 +2,17 @@
 # Protocol: the host writes one length-prefixed JSON invocation on stdin; this program answers on
 # fd 3 with length-prefixed JSON messages: {"ready": true} once warm, then the result. Everything
 # the function prints goes to stderr, which the host keeps as the invocation's log.
-import asyncio
+# Only what every call needs is imported while warming up; asyncio (async handlers), traceback
+# (errors) and socket/threading (egress) load on demand: importing asyncio alone costs ~30 ms of
+# CPU per sandbox, and every invocation gets a fresh sandbox.
 import base64
 import importlib
-import inspect
 import json
 import os
 import resource
-import socket
 import struct
 import sys
-import threading
 import time
-import traceback
 
 RESULT_FD = 3
 RUNTIME_API = ""  # the source of peerhost/sandbox/runtime_api.py, filled in when the sandbox starts
@@ -48,6 +46,9 @@ def receive():
 
 def start_egress_forwarder(socket_path, port):
     """127.0.0.1:port inside the sandbox -> the host's egress proxy on a Unix socket."""
+    import socket
+    import threading
+
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
@@ -145,10 +146,10 @@ def main():
             print(f"{entry} defines no handler(request, ctx=None) function", file=sys.stderr)
             send({"error": "no_handler"})
             return
-        params = inspect.signature(handler).parameters
-        args = (request, ctx) if len(params) >= 2 else (request,)
-        result = handler(*args)
-        if inspect.isawaitable(result):
+        result = handler(*((request, ctx) if _arity(handler) >= 2 else (request,)))
+        if hasattr(result, "__await__"):
+            import asyncio
+
             result = asyncio.run(_await(result))
         status, headers, body = peerhost.to_http(result)
     except MemoryError:
@@ -158,12 +159,12 @@ def main():
         send({"error": "memory"})
         return
     except OSError as exc:
-        traceback.print_exc()
+        _print_exc()
         code = {27: "file_too_large", 28: "disk_full"}.get(exc.errno, "exception")  # EFBIG, ENOSPC
         send({"error": code})
         return
     except RecursionError:
-        traceback.print_exc()
+        _print_exc()
         send({"error": "exception"})
         return
     except TypeError as exc:
@@ -171,11 +172,11 @@ def main():
             print(f"bad response: {exc}", file=sys.stderr)
             send({"error": "bad_response"})
             return
-        traceback.print_exc()
+        _print_exc()
         send({"error": "exception"})
         return
     except BaseException:  # noqa: BLE001 - any failure of user code is reported, not raised
-        traceback.print_exc()
+        _print_exc()
         send({"error": "exception"})
         return
     sys.stderr.flush()
@@ -186,6 +187,24 @@ def main():
 
 async def _await(awaitable):
     return await awaitable
+
+
+def _arity(fn):
+    """How many positional parameters `fn` takes (2 when it accepts *args)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)
+        code = getattr(call, "__code__", None)
+        if code is None:
+            return 2
+        return (2 if code.co_flags & 0x04 else code.co_argcount - 1)
+    return 2 if code.co_flags & 0x04 else code.co_argcount
+
+
+def _print_exc():
+    import traceback
+
+    traceback.print_exc()
 
 
 try:

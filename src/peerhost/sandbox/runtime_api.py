@@ -6,10 +6,7 @@ Pure standard library: this file is also copied verbatim into every sandbox as t
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib as _hashlib
 import json as _json
-import random as _random
 import sys as _sys
 
 __all__ = ["Request", "Response", "Context", "to_http"]
@@ -59,10 +56,29 @@ class Context:
     def __init__(self, request_id: str = "0", timestamp: int = 0, env: dict | None = None) -> None:
         self.request_id = str(request_id)
         self.timestamp = int(timestamp)
-        self.now = _dt.datetime.fromtimestamp(self.timestamp, tz=_dt.timezone.utc)
-        seed = int.from_bytes(_hashlib.sha256(f"peerhost:{self.request_id}".encode()).digest()[:8], "big")
-        self.random = _random.Random(seed)
         self.env: dict[str, str] = dict(env or {})
+        self._now = None
+        self._random = None
+
+    @property
+    def now(self):
+        """The request's time (UTC), the same on every worker."""
+        if self._now is None:
+            import datetime
+
+            self._now = datetime.datetime.fromtimestamp(self.timestamp, tz=datetime.timezone.utc)
+        return self._now
+
+    @property
+    def random(self):
+        """A random.Random seeded from the request id: the same sequence on every worker."""
+        if self._random is None:
+            import hashlib
+            import random
+
+            seed = int.from_bytes(hashlib.sha256(f"peerhost:{self.request_id}".encode()).digest()[:8], "big")
+            self._random = random.Random(seed)
+        return self._random
 
     def log(self, *parts: object) -> None:
         print(*parts, file=_sys.stderr, flush=True)
