@@ -17,6 +17,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import gas  # noqa: E402
+import network  # noqa: E402
 import sandbox  # noqa: E402
 
 
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(HERE / "results.json"))
     args = parser.parse_args(argv)
     results: dict = {}
+    results.update(network.measure(args.quick))
     results.update(sandbox.measure(30 if args.quick else 300))
     results["gas_per_request"] = gas.measure(32)
     results["machine"] = machine()

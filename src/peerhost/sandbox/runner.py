@@ -168,6 +168,17 @@ def _reap_uid(uid: int) -> int:
     return left
 
 
+def _uid_has_processes(uid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    return True
+            except FileNotFoundError:
+                pass
+    return False
+
+
 def _kill_uid(uid: int, spare: int | None = None) -> int:
     """SIGKILLs every process of `uid` but `spare`; returns how many were signalled."""
     killed = 0
@@ -215,9 +226,9 @@ class Sandbox:
 
     # ------------------------------------------------------------- spawning
 
-    def _command(self, seccomp_fd: int, result_fd: int) -> list[str]:
+    def _command(self, seccomp_fd: int, result_fd: int, info_fd: int) -> list[str]:
         cmd = [
-            self.config.bwrap,
+            self.config.bwrap, "--info-fd", str(info_fd),
             "--unshare-all", "--unshare-user", "--disable-userns",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
@@ -256,11 +267,12 @@ class Sandbox:
         os.write(seccomp_fd, bpf)
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
         self._result_r, result_w = os.pipe()
+        info_r, info_w = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                self._command(seccomp_fd, result_w),
+                self._command(seccomp_fd, result_w, info_w),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                pass_fds=(seccomp_fd, result_w), user=self.uid, group=self.uid, extra_groups=[],
+                pass_fds=(seccomp_fd, result_w, info_w), user=self.uid, group=self.uid, extra_groups=[],
                 start_new_session=True, cwd="/",
                 # bubblewrap's own processes keep the environment they were started with, and the
                 # namespace's init is visible in the sandbox's /proc: never hand them the worker's.
@@ -269,6 +281,14 @@ class Sandbox:
         finally:
             os.close(seccomp_fd)
             os.close(result_w)
+            os.close(info_w)
+        # bubblewrap reports the host pid of the namespace's init: killing it ends every process of
+        # the sandbox, and reaping it (we are the subreaper) leaves nothing behind.
+        with os.fdopen(info_r, "rb") as info:
+            try:
+                self.init_pid: int | None = int(json.loads(info.read() or b"{}").get("child-pid", 0)) or None
+            except ValueError:
+                self.init_pid = None
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._result_r, selectors.EVENT_READ, "result")
         assert self.proc.stdout is not None
@@ -441,18 +461,20 @@ class Sandbox:
             return
         self._closed = True
         proc = getattr(self, "proc", None)
+        init_pid = getattr(self, "init_pid", None)
         if proc is not None:
             try:
                 proc.wait(timeout=0.05)  # the runtime exits right after answering
             except subprocess.TimeoutExpired:
-                for _ in range(50):
-                    _kill_uid(self.uid, spare=proc.pid)
+                if init_pid is not None:
                     try:
-                        proc.wait(timeout=0.1)
-                        break
-                    except subprocess.TimeoutExpired:
-                        continue
-                else:
+                        os.kill(init_pid, signal.SIGKILL)  # takes the whole pid namespace down
+                    except ProcessLookupError:
+                        pass
+                try:
+                    proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    _kill_uid(self.uid, spare=proc.pid)
                     proc.kill()
                     proc.wait()
             for stream in (proc.stdin, proc.stdout):
@@ -461,17 +483,23 @@ class Sandbox:
                         stream.close()
                 except OSError:
                     pass
-        for _ in range(200):  # stragglers, and the namespace's init once bubblewrap has left
-            _kill_uid(self.uid)
-            if not _reap_uid(self.uid):
-                break
-            time.sleep(0.005)
-        else:
-            if self._listener is not None:
-                self._egress.close(self._listener)
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self._uids.quarantine(self.uid)
-            return
+        if init_pid is not None:
+            try:  # bubblewrap left without waiting for its child: it is ours to reap
+                os.waitpid(init_pid, 0)
+            except ChildProcessError:
+                pass
+        if init_pid is None or _uid_has_processes(self.uid):
+            for _ in range(200):  # stragglers: only when the fast path above did not account for everything
+                _kill_uid(self.uid)
+                if not _reap_uid(self.uid):
+                    break
+                time.sleep(0.005)
+            else:
+                if self._listener is not None:
+                    self._egress.close(self._listener)
+                shutil.rmtree(self.dir, ignore_errors=True)
+                self._uids.quarantine(self.uid)
+                return
         if hasattr(self, "_selector"):
             self._selector.close()
         if hasattr(self, "_result_r"):
