@@ -51,3 +51,14 @@ def test_runtime_code_fits_the_eip170_limit() -> None:
 
 def test_artifacts_dir_holds_only_known_contracts() -> None:
     assert sorted(p.stem for p in ARTIFACTS_DIR.glob("*.json")) == sorted(CONTRACT_NAMES)
+
+
+def test_rendezvous_ranks_a_worker_among_checksummed_addresses() -> None:
+    from peerhost.worker.selection import rank_of, ranking
+
+    workers = ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+               "0x90F79bf6EB2c4f870365E785982E1f101E93b906"]  # fmt: skip
+    order = ranking(7, workers)
+    assert sorted(order) == sorted(workers)
+    assert [rank_of(7, workers, w) for w in order] == [0, 1, 2]
+    assert ranking(7, workers) == ranking(7, list(reversed(workers))), "independent of the input order"

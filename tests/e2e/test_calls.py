@@ -165,3 +165,39 @@ def test_function_ids_are_per_owner(network: Network) -> None:
     other = Web3.to_checksum_address("0x" + "12" * 20)
     r = httpx.get(network.url["hello"].replace(owner, other))
     assert r.status_code == 404
+
+
+def test_deployment_secrets_reach_only_the_sandbox(network: Network, tmp_path: Path) -> None:
+    import hashlib
+
+    project = write_project(tmp_path / "sec", {
+        "peerhost.toml": '[project]\nname = "sec"\n[functions.reveal]\nenv = ["API_KEY"]\ntimeout_ms = 2000\n',
+        "functions/reveal.py": "import hashlib, os\n\ndef handler(request, ctx=None):\n"
+                               "    return {'sha': hashlib.sha256(ctx.env['API_KEY'].encode()).hexdigest(),\n"
+                               "            'environ': os.environ.get('API_KEY') == ctx.env['API_KEY']}\n",
+    })  # fmt: skip
+    secret = "s3cr3t-" + os.urandom(8).hex()
+    fn = network.devnet.deploy(project, env={"API_KEY": secret})[0]
+    r = network.http.get(fn["url"])
+    assert r.status_code == 200, r.text
+    assert r.json() == {"sha": hashlib.sha256(secret.encode()).hexdigest(), "environ": True}
+    # The value exists nowhere but in the sandbox: not in the gateway's database or store, not on-chain.
+    gateway_files = [p for p in (network.devnet.state_dir / "gateway").rglob("*") if p.is_file()]
+    assert gateway_files and not any(secret.encode() in p.read_bytes() for p in gateway_files)
+    latest = network.w3.eth.block_number
+    for n in range(max(0, latest - 30), latest + 1):
+        for tx in network.w3.eth.get_block(n, full_transactions=True)["transactions"]:
+            assert secret.encode().hex() not in tx["input"].hex()
+    # Only the function's owner may set them.
+    from peerhost.chain.keys import ANVIL_KEYS, account_from_key
+    from peerhost.protocol.secrets import SecretsDoc
+
+    function_id = network.coordinator.functions.functionIdOf(account_from_key(ANVIL_KEYS[1]).address, "sec", "reveal").call()
+    doc = SecretsDoc.create(function_id, {"API_KEY": "forged"}, {}, 1)
+    forged = network.http.put(f"{network.devnet.gateway_url}/_peerhost/secrets/0x{function_id.hex()}",
+                              json={"document": doc.body(), "signature": doc.sign(account_from_key(ANVIL_KEYS[7]))})  # fmt: skip
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "not_owner"
+    undeclared = subprocess.run([sys.executable, "-m", "peerhost.cli.main", "deploy", str(project), "--anvil-account", "1",
+                                 "--env", "OTHER=1"], capture_output=True, text=True,
+                                env={**os.environ, "PEERHOST_STATE_DIR": str(network.devnet.state_dir)})  # fmt: skip
+    assert undeclared.returncode == 1 and "OTHER: not declared" in undeclared.stderr

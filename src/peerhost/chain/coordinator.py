@@ -134,7 +134,8 @@ class Coordinator:
     async def call(self, fn: str, *args: Any, block: str = "latest") -> Any:
         data = self.encode(fn, *args)
         raw = await self.rpc.eth_call(self.address, data, block)
-        values = decode(self._fns[fn][2], raw)
+        types = self._fns[fn][2]
+        values = tuple(_checksum(t, v) for t, v in zip(types, decode(types, raw), strict=True))
         return values[0] if len(values) == 1 else values
 
     async def function(self, function_id: bytes) -> FunctionVersion:
@@ -213,6 +214,15 @@ class Coordinator:
             if decoded:
                 out.append(decoded)
         return out
+
+
+def _checksum(abi_type: str, value: Any) -> Any:
+    """eth_abi returns addresses in lowercase: give them their checksum form (as web3 does)."""
+    if abi_type == "address":
+        return Web3.to_checksum_address(value)
+    if abi_type == "address[]":
+        return [Web3.to_checksum_address(v) for v in value]
+    return value
 
 
 def _abi_type(output: dict) -> str:

@@ -30,12 +30,17 @@ def deploy(
     key_env: str = typer.Option(DEFAULT_KEY_ENV, "--key-env"),
     keystore: Path | None = typer.Option(None, "--keystore", envvar="PEERHOST_KEYSTORE"),
     anvil_account: int | None = typer.Option(None, "--anvil-account", min=0, max=9),
-    env: list[str] = typer.Option([], "--env", help="KEY=VALUE secret for the deployment (not supported yet)."),
+    env: list[str] = typer.Option([], "--env", help="KEY=VALUE secret for functions that declare KEY in env "
+                                  "(sealed to the workers' keys; repeatable)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Build, upload and register every function of a project; print each endpoint URL."""
-    if env:
-        raise PeerHostError("--env is not supported yet: per-deployment secrets need encryption to workers' keys")
+    values: dict[str, str] = {}
+    for item in env:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BundleError(f"--env {item.split('=')[0]!r}... is not KEY=VALUE")
+        values[key] = value
     console = Console(stderr=True)
     account = _account(key_env, keystore, anvil_account)
     gateway = require(gateway_url, "--gateway", "gateway_url").rstrip("/")
@@ -43,7 +48,7 @@ def deploy(
         functions = asyncio.run(deploy_project(
             project_dir, gateway_url=gateway, rpc_url=require(rpc, "--rpc", "rpc_url"),
             coordinator=require(coordinator, "--coordinator", "contracts.coordinator"), account=account,
-            progress=status.update))  # fmt: skip
+            env=values, progress=status.update))  # fmt: skip
     if as_json:
         print(json.dumps([asdict(f) for f in functions], indent=2))
         return

@@ -154,11 +154,11 @@ class Devnet:
                 raise PeerHostError("workers did not register in time")
             time.sleep(0.1)
 
-    def deploy(self, project: Path | str) -> list[dict[str, Any]]:
+    def deploy(self, project: Path | str, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
         assert self.deployment is not None
         functions = asyncio.run(deploy_project(Path(project), gateway_url=self.gateway_url, rpc_url=self.anvil.rpc_url,
                                                coordinator=self.deployment.coordinator.address,
-                                               account=account_from_key(ANVIL_KEYS[BUILDER_ACCOUNT])))  # fmt: skip
+                                               account=account_from_key(ANVIL_KEYS[BUILDER_ACCOUNT]), env=env))  # fmt: skip
         owner = account_from_key(ANVIL_KEYS[BUILDER_ACCOUNT]).address
         out = []
         for fn in functions:

@@ -39,6 +39,7 @@ from peerhost.payments.gate import PaymentGate
 from peerhost.protocol.canonical import canonical_hash
 from peerhost.protocol.documents import InvocationDoc, ResultDoc, forwarded_headers
 from peerhost.protocol.receipts import Receipt
+from peerhost.protocol.secrets import SecretsDoc, SecretsError
 from peerhost.storage.cid import CID, DAG_PB, RAW
 from peerhost.storage.local import LocalBlockStore
 from peerhost.storage.server import store_routes
@@ -364,6 +365,33 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
             return error_response(404, "unknown_request", f"no request {request_id} on this gateway")
         return JSONResponse({"request_id": request_id, "logs": gw.records.logs(request_id)})
 
+    async def put_secrets(request: Request) -> Response:
+        """Sealed per-deployment secrets, accepted only when signed by the function's owner."""
+        function_id = request.path_params["function_id"].lower()
+        try:
+            payload = json.loads(await request.body())
+            doc = SecretsDoc.from_json(payload["document"])
+            signer = doc.signer(payload["signature"])
+            fid = bytes.fromhex(function_id.removeprefix("0x"))
+        except (ValueError, KeyError, TypeError, SecretsError) as exc:
+            return error_response(400, "malformed_secrets", f"malformed secrets upload: {exc}")
+        if doc.function_id.lower() != function_id:
+            return error_response(400, "malformed_secrets", "the document is for another function")
+        gw._functions.pop(fid, None)
+        fn = await gw.function(fid)
+        if fn is None:
+            return error_response(404, "unknown_function", f"no function {function_id}")
+        if signer != fn.owner:
+            return error_response(403, "not_owner", "secrets must be signed by the function's owner")
+        gw.records.put_secrets(function_id, doc.body(), payload["signature"])
+        return JSONResponse({"stored": True, "workers": sorted(doc.sealed)}, status_code=201)
+
+    async def get_secrets(request: Request) -> Response:
+        stored = gw.records.get_secrets(request.path_params["function_id"])
+        if stored is None:
+            return error_response(404, "no_secrets", "no secrets for this function")
+        return JSONResponse(stored)
+
     async def settlements(request: Request) -> Response:
         return JSONResponse({"settlements": gw.records.settlements(request.query_params.get("tx"))})
 
@@ -394,6 +422,8 @@ def create_gateway_app(config: GatewayConfig) -> Starlette:
         Route("/_peerhost/requests/{id}", request_status),
         Route("/_peerhost/requests/{id}/logs", request_logs),
         Route("/_peerhost/settlements", settlements),
+        Route("/_peerhost/secrets/{function_id}", put_secrets, methods=["PUT"]),
+        Route("/_peerhost/secrets/{function_id}", get_secrets, methods=["GET"]),
         *store_routes(gw.store, max_upload=64 * 1024 * 1024),
     ]
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS settlements (
     network TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS secrets (
+    function_id TEXT PRIMARY KEY,
+    document TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    updated REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS logs (
     id TEXT NOT NULL,
     worker TEXT NOT NULL,
@@ -103,6 +109,17 @@ class Records:
                                    (tx,) if tx else ())  # fmt: skip
             names = [c[0] for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def put_secrets(self, function_id: str, document: dict[str, Any], signature: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?, ?, ?)",
+                             (function_id.lower(), json.dumps(document), signature, time.time()))  # fmt: skip
+
+    def get_secrets(self, function_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT document, signature FROM secrets WHERE function_id = ?",
+                                   (function_id.lower(),)).fetchone()  # fmt: skip
+        return None if row is None else {"document": json.loads(row[0]), "signature": row[1]}
 
     def close(self) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ class SandboxRunner:
         self.config = config or SandboxConfig()
         become_subreaper()
         self.egress = EgressProxy()
-        self._uids = _UidAllocator(self.config.uid_base, self.config.uid_count)
+        self._uids = _UidAllocator(self.config.uid_base, self.config.uid_count, self.config.state_dir / "uids")
         self._targets = {PoolKey(rt, None if rt == "python" else Limits()): n for rt, n in (warm or {}).items() if n > 0}
         self._idle: dict[PoolKey, collections.deque[Sandbox]] = collections.defaultdict(collections.deque)
         self._lock = threading.Condition()

@@ -107,23 +107,55 @@ def _python_bootstrap(result_fd: int) -> str:
 
 
 class _UidAllocator:
-    def __init__(self, base: int, count: int) -> None:
+    """Host uids for sandboxes. A uid in use is locked (flock) in the shared state directory, so
+    workers on one machine never share one, even with overlapping ranges: teardown kills every
+    process of its uid."""
+
+    def __init__(self, base: int, count: int, lock_dir: Path | None = None) -> None:
         self._free = list(range(base + count - 1, base - 1, -1))
         self._lock = threading.Lock()
         self.quarantined: list[int] = []
+        self._lock_dir = lock_dir
+        self._held: dict[int, int] = {}
+        if lock_dir is not None:
+            lock_dir.mkdir(parents=True, exist_ok=True)
 
     def take(self) -> int:
         with self._lock:
-            if not self._free:
+            skipped = []
+            try:
+                while self._free:
+                    uid = self._free.pop()
+                    if self._lock_uid(uid):
+                        return uid
+                    skipped.append(uid)  # another process's sandbox uses it right now
                 raise SandboxError("no free sandbox uid: too many sandboxes at once")
-            return self._free.pop()
+            finally:
+                self._free[:0] = skipped
+
+    def _lock_uid(self, uid: int) -> bool:
+        if self._lock_dir is None:
+            return True
+        import fcntl
+
+        fd = os.open(self._lock_dir / f"uid-{uid}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._held[uid] = fd
+        return True
 
     def give(self, uid: int) -> None:
         with self._lock:
+            fd = self._held.pop(uid, None)
+            if fd is not None:
+                os.close(fd)  # releases the lock
             self._free.insert(0, uid)  # reuse last: a just-freed uid rests the longest
 
     def quarantine(self, uid: int) -> None:
-        """A uid whose processes would not go away is never handed out again."""
+        """A uid whose processes would not go away is never handed out again (its lock stays held)."""
         with self._lock:
             self.quarantined.append(uid)
 

@@ -32,6 +32,7 @@ from peerhost.chain.events import LogStream
 from peerhost.chain.rpc import RPC, TxSender
 from peerhost.protocol.documents import InvocationDoc, ResultDoc
 from peerhost.protocol.receipts import Receipt
+from peerhost.protocol.secrets import SecretsDoc, SecretsError
 from peerhost.sandbox.limits import Limits
 from peerhost.sandbox.pool import SandboxRunner
 from peerhost.sandbox.runner import HttpRequest, Invocation, SandboxConfig
@@ -91,6 +92,7 @@ class Worker:
         self.state = WorkerState.load(config.state_dir / "state.json")
         self.store = CachingStore(TrustlessGatewayStore(config.gateway_url), LocalBlockStore(config.state_dir / "cache"))
         self._bundles: dict[bytes, tuple[BundleManifest, dict[str, bytes]]] = {}
+        self._secrets: dict[bytes, tuple[float, dict[str, str]]] = {}
         self._pending_blocks: dict[int, int] = {}  # request id -> block, for the resume watermark
         self._handled: set[int] = set()
         self._settled: set[int] = set()  # finalized/expired requests seen on the stream
@@ -277,10 +279,18 @@ class Worker:
                 log.error(json.dumps({"event": "fetch_failed", "request": ev.request_id, "error": str(exc)}))
                 self.m_runs.labels("fetch_failed").inc()
                 return None
+            env: dict[str, str] = {}
+            if manifest.env:
+                try:
+                    env = await self._environment(ev.function_id, manifest.env)
+                except Exception as exc:  # noqa: BLE001 - without its secrets this worker must not answer
+                    log.warning(json.dumps({"event": "secrets_unavailable", "request": ev.request_id, "error": str(exc)}))
+                    self.m_runs.labels("secrets_unavailable").inc()
+                    return None
             invocation = Invocation(
                 manifest.runtime, manifest.entry, files,
                 HttpRequest(doc.method, doc.path, doc.query, tuple(doc.headers.items()), doc.body),
-                str(ev.request_id), doc.timestamp, {}, manifest.network,
+                str(ev.request_id), doc.timestamp, env, manifest.network,
                 Limits(timeout_ms=manifest.timeout_ms, memory_mb=manifest.memory_mb),
             )  # fmt: skip
             started = time.perf_counter()
@@ -291,6 +301,25 @@ class Worker:
         if self.config.lie:
             result = ResultDoc(200, {"content-type": "text/plain; charset=utf-8"}, b"a lie", None)
         return result, execution.logs
+
+    async def _environment(self, function_id: bytes, names: tuple[str, ...]) -> dict[str, str]:
+        """The function's secret values sealed to this worker (owner-signed), limited to declared names."""
+        cached = self._secrets.get(function_id)
+        if cached is None or time.monotonic() - cached[0] > 10:
+            r = await self._http.get(f"{self.config.gateway_url}/_peerhost/secrets/0x{function_id.hex()}")
+            if r.status_code == 404:
+                values: dict[str, str] = {}
+            else:
+                r.raise_for_status()
+                stored = r.json()
+                doc = SecretsDoc.from_json(stored["document"])
+                owner = (await self.coordinator.function(function_id)).owner
+                if doc.function_id.lower() != "0x" + function_id.hex() or doc.signer(stored["signature"]) != owner:
+                    raise SecretsError("the secrets document is not signed by the function's owner")
+                values = doc.open_for(self.config.account)
+            cached = (time.monotonic(), values)
+            self._secrets[function_id] = cached
+        return {name: cached[1][name] for name in names if name in cached[1]}
 
     def _bundle(self, code_hash: bytes, codec: int) -> tuple[BundleManifest, dict[str, bytes]]:
         cached = self._bundles.get(code_hash)
