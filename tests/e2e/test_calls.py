@@ -201,3 +201,34 @@ def test_deployment_secrets_reach_only_the_sandbox(network: Network, tmp_path: P
                                  "--env", "OTHER=1"], capture_output=True, text=True,
                                 env={**os.environ, "PEERHOST_STATE_DIR": str(network.devnet.state_dir)})  # fmt: skip
     assert undeclared.returncode == 1 and "OTHER: not declared" in undeclared.stderr
+
+
+def test_worker_withdraw_status_and_metrics(network: Network) -> None:
+    from peerhost.chain.keys import ANVIL_KEYS, account_from_key
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PEERHOST_")},
+           "PEERHOST_STATE_DIR": str(network.devnet.state_dir)}  # fmt: skip
+    for i in range(3):
+        network.get("hello", name=f"earn{i}")
+    earner = next(i for i in range(3)
+                  if network.coordinator.functions.owed(account_from_key(ANVIL_KEYS[2 + i]).address).call() > 0)  # fmt: skip
+    address = account_from_key(ANVIL_KEYS[2 + earner]).address
+    owed = network.coordinator.functions.owed(address).call()
+    before = network.w3.eth.get_balance(address)
+    out = subprocess.run([sys.executable, "-m", "peerhost.cli.main", "worker", "--anvil-account", str(2 + earner),
+                          "withdraw"], capture_output=True, text=True, env=env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("withdrew ")
+    assert network.coordinator.functions.owed(address).call() == 0
+    assert network.w3.eth.get_balance(address) > before + owed // 2  # minus the transaction's gas
+    again = subprocess.run([sys.executable, "-m", "peerhost.cli.main", "worker", "--anvil-account", str(2 + earner),
+                            "withdraw"], capture_output=True, text=True, env=env)  # fmt: skip
+    assert "nothing to withdraw" in again.stdout
+
+    (network.devnet.state_dir / "devnet.json").write_text(json.dumps(network.devnet.describe()))
+    status = subprocess.run([sys.executable, "-m", "peerhost.cli.main", "status", "--json"], capture_output=True,
+                            text=True, env=env, cwd=network.devnet.state_dir.parent)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["health"]["ok"] is True and data["health"]["payments"]["network"] == "eip155:31337"
+    assert len(data["devnet"]["workers"]) >= 3
