@@ -106,7 +106,7 @@ def test_a_worker_whose_websocket_is_cut_catches_up(network: Network) -> None:
     try:
         wait_active(network, me)
         assert network.get("hello", name="warm").status_code == 200
-        proxy.cut(2.5)  # drop the subscription and refuse reconnects for a while
+        proxy.cut(1.5)  # drop the subscription and refuse reconnects for a while
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             responses = list(pool.map(lambda i: network.get("hello", name=f"cut{i}"), range(12)))
         assert all(r.status_code == 200 for r in responses)

@@ -109,7 +109,7 @@ class LogStream:
                 self.reconnects += 1
                 log.warning("event stream disconnected (%s); reconnecting in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5)
+                delay = min(delay * 2, 1.0)  # rejoin fast: a primary has only its window to answer
 
     async def _poll(self) -> AsyncIterator[dict[str, Any]]:
         self.connected.set()
