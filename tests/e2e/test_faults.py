@@ -157,6 +157,10 @@ def test_a_worker_killed_with_50_calls_in_flight_loses_none(network: Network) ->
         responses = [f.result() for f in futures]
     victim.wait()
     assert [r.status_code for r in responses] == [200] * 50
+    metrics = httpx.get(f"{devnet.gateway_url}/metrics").text
+    batched = float(next(line.split()[-1] for line in metrics.splitlines()
+                         if line.startswith("peerhost_gateway_batched_requests ")))  # fmt: skip
+    assert batched > 0, "under a burst of 50 calls the gateway batched its requests"
     assert sorted(r.json()["message"] for r in responses) == sorted(f"hello k{i}" for i in range(50))
     # Its requests were taken over by the others; restarted, it resumes from its saved state.
     devnet.start_worker(0)

@@ -129,3 +129,33 @@ def test_unreachable_remotes_fail_clearly() -> None:
         TrustlessGatewayStore("http://127.0.0.1:9").get_block(CID.of(b"x"))
     with pytest.raises(StorageError, match="cannot reach the Kubo RPC API"):
         KuboRPCStore("http://127.0.0.1:9").get_block(CID.of(b"x"))
+
+
+def test_trustless_gateway_car_fetch_verifies_the_whole_dag(served) -> None:
+    store, url = served
+    root = add_bytes(store, DATA, 1)
+    local = MemoryBlockStore()
+    count = TrustlessGatewayStore(url).fetch_car(root, local)
+    assert count == 4
+    assert cat_bytes(local, root) == DATA
+    with pytest.raises(NotFound):
+        TrustlessGatewayStore(url).fetch_car(CID.of(b"absent"), local)
+
+
+def test_a_tampered_car_from_a_gateway_is_refused() -> None:
+    from peerhost.storage.car import write_car
+    from peerhost.storage.store import dag_blocks
+
+    source = MemoryBlockStore()
+    root = add_bytes(source, DATA, 1)
+    car = bytearray(b"".join(write_car(root, dag_blocks(source, root))))
+    car[-100] ^= 0x01
+
+    async def tampered(request):
+        return Response(bytes(car), media_type="application/vnd.ipld.car")
+
+    with serve(Starlette(routes=[Route("/ipfs/{cid}", tampered)])) as url:
+        local = MemoryBlockStore()
+        with pytest.raises(IntegrityError):
+            TrustlessGatewayStore(url).fetch_car(root, local)
+        assert not local.has(root), "nothing is kept from a CAR that fails verification"

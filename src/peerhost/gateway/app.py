@@ -116,6 +116,12 @@ class Gateway:
         self.reveal_window = await self.coordinator.call("REVEAL_WINDOW")
         self.batcher = RequestBatcher(self.coordinator, max_batch=self.config.max_batch)
         self.batcher.start()
+        from prometheus_client import Gauge
+
+        for name, doc, attr in (("peerhost_gateway_request_batches", "requestExecutionBatch transactions sent", "batches_sent"),
+                                ("peerhost_gateway_request_singles", "requestExecution transactions sent", "singles_sent"),
+                                ("peerhost_gateway_batched_requests", "Requests sent in batches", "batched_requests")):  # fmt: skip
+            Gauge(name, doc, registry=self.metrics.registry).set_function(lambda attr=attr: getattr(self.batcher, attr))
         self.payments: PaymentGate | None = None
         if self.config.facilitator_url:
             if self.config.usdc is not None:

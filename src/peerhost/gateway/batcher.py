@@ -28,7 +28,9 @@ class RequestBatcher:
         self._slots = asyncio.Semaphore(max_in_flight)
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self.batches_sent = 0
+        self.batches_sent = 0  # requestExecutionBatch transactions
+        self.singles_sent = 0  # requestExecution transactions
+        self.batched_requests = 0  # requests that went in a batch
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -56,11 +58,13 @@ class RequestBatcher:
         try:
             if len(batch) == 1:
                 receipt = await self.coordinator.transact("requestExecution", batch[0].function_id, batch[0].input_hash)
+                self.singles_sent += 1
             else:
                 receipt = await self.coordinator.transact(
                     "requestExecutionBatch", [i.function_id for i in batch], [i.input_hash for i in batch], items=len(batch)
                 )
                 self.batches_sent += 1
+                self.batched_requests += len(batch)
             events = [Coordinator.execution_requested(args) for name, args in self.coordinator.events_in(receipt)
                       if name == "ExecutionRequested"]  # fmt: skip
             for item, event in zip(batch, events, strict=True):

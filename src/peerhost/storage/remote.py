@@ -53,6 +53,31 @@ class TrustlessGatewayStore:
         except NotFound:
             return False
 
+    def fetch_car(self, cid: CID, into, *, max_bytes: int = 256 * 1024 * 1024) -> int:
+        """Fetches the whole DAG of `cid` in one request (`?format=car`) into the store `into`.
+
+        Every block is verified against its CID; the CAR must hold exactly the root asked for.
+        Returns the number of blocks stored."""
+        from peerhost.storage.car import read_car
+
+        url = f"{self.base_url}/ipfs/{cid}"
+        try:
+            with self.client.stream("GET", url, params={"format": "car"},
+                                    headers={"Accept": "application/vnd.ipld.car"}) as r:  # fmt: skip
+                if r.status_code == 404:
+                    raise NotFound(cid)
+                if r.status_code != 200:
+                    raise StorageError(f"gateway {self.base_url} answered {r.status_code} for {cid} (car)")
+                data = _read_limited(r, max_bytes)
+        except httpx.HTTPError as exc:
+            raise StorageError(f"cannot fetch {cid} from {self.base_url}: {exc}") from None
+        roots, blocks = read_car(data)
+        if roots != [cid]:
+            raise StorageError(f"the CAR for {cid} has other roots: {[str(r) for r in roots]}")
+        for block in blocks:
+            into.put_block(block)
+        return len(blocks)
+
     def put_block(self, block: Block) -> None:
         raise StorageError(f"the trustless gateway {self.base_url} is read-only")
 
