@@ -9,9 +9,14 @@ from peerhost.sandbox.pool import SandboxRunner
 from peerhost.sandbox.runner import ExecutionResult, HttpRequest, Invocation, SandboxConfig
 
 
+#: The sandbox tests' own host uids, apart from the devnets' workers (200000+): "no process left
+#: behind" checks must not see other tests' processes.
+UID_BASE, UID_COUNT = 260_000, 1_000
+
+
 @pytest.fixture(scope="session")
 def runner():
-    with SandboxRunner(SandboxConfig(allow_private_egress=True)) as r:
+    with SandboxRunner(SandboxConfig(allow_private_egress=True, uid_base=UID_BASE, uid_count=UID_COUNT)) as r:
         yield r
 
 

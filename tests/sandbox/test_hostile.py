@@ -11,8 +11,10 @@ import uuid
 
 import pytest
 
+from tests.sandbox.conftest import UID_BASE, UID_COUNT
 
-def no_processes_of(uid_range=(200_000, 250_000)) -> bool:
+
+def no_processes_of(uid_range=(UID_BASE, UID_BASE + UID_COUNT)) -> bool:
     """No process (zombies included) of any sandbox uid is left."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
