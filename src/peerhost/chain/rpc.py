@@ -128,7 +128,7 @@ class TxSender:
     async def wait(self, tx_hash: str, *, timeout: float = 120, what: str = "transaction") -> dict:
         """Waits for a receipt; raises ChainError if the transaction reverted."""
         deadline = time.monotonic() + timeout
-        delay = 0.005
+        delay = 0.001  # automining nodes answer within a millisecond or two
         while True:
             receipt = await self.rpc.receipt(tx_hash)
             if receipt is not None:
