@@ -159,7 +159,10 @@ def test_egress_through_the_proxy_is_allowed_listed_and_counted(run_py, http_ser
             status = s.recv(1024).split(b"\\r\\n")[0].decode()
             s.sendall(b"GET /tunnel HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
             out["connect"] = status
-            out["tunnelled"] = s.recv(65536).decode().split("\\r\\n\\r\\n")[-1]
+            reply = b""
+            while chunk := s.recv(65536):  # headers and body may arrive in separate segments
+                reply += chunk
+            out["tunnelled"] = reply.decode().split("\\r\\n\\r\\n", 1)[-1]
             return out
     """, network=(f"localhost:{port}",))
     assert result.ok, result.logs
