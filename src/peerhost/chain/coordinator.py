@@ -80,10 +80,7 @@ class Coordinator:
                 types = [_abi_type(i) for i in item["inputs"]]
                 topic = "0x" + Web3.keccak(text=f"{item['name']}({','.join(types)})").hex()
                 self._event_abi[topic] = (item["name"], [(i["name"], t, i["indexed"]) for i, t in zip(item["inputs"], types, strict=True)])
-        self._events = {self.topic(name): name for name in (
-            "ExecutionRequested", "FunctionDeployed", "FunctionVersionActivated", "FunctionPriceChanged",
-            "FunctionActiveChanged", "RequestFinalized", "RequestExpired", "RequestUnresolved", "ResultCommitted",
-            "ResultRevealed", "Slashed", "WorkerActivated", "WorkerDeactivated")}  # fmt: skip
+        self._topics = {name: topic for topic, (name, _) in self._event_abi.items()}
 
     # ------------------------------------------------------------------ encoding
 
@@ -92,7 +89,7 @@ class Coordinator:
         return "0x" + (selector + abi_encode(inputs, list(args))).hex()
 
     def topic(self, event: str) -> str:
-        return getattr(self.contract.events, event).topic
+        return self._topics[event]
 
     def decode_log(self, log: dict) -> tuple[str, dict[str, Any]] | None:
         """(event name, arguments) of a log of this contract, or None (decoded from the ABI directly)."""

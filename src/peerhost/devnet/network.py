@@ -24,7 +24,6 @@ from web3 import Web3
 from peerhost.chain.anvil import Anvil, free_port
 from peerhost.chain.artifacts import load_artifact
 from peerhost.chain.deploy import CoordinatorSettings, Deployment, deploy_contracts
-from peerhost.chain.errors import ChainError
 from peerhost.chain.keys import ANVIL_KEYS, account_from_key
 from peerhost.chain.tx import send_transaction
 from peerhost.deploy import deploy_project
@@ -230,5 +229,3 @@ class Devnet:
         if path.exists():
             path.unlink()
 
-
-__all__ = ["Devnet", "DevnetConfig", "DEVNET_SETTINGS", "ChainError", "free_port"]

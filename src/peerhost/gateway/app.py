@@ -33,9 +33,8 @@ from peerhost.chain.rpc import RPC, RPCError, TxSender
 from peerhost.gateway.batcher import RequestBatcher
 from peerhost.gateway.collector import Collector, Delivery
 from peerhost.gateway.records import Records
-from peerhost.payments.gate import PAYMENT_SIGNATURE, PaymentRejected, VerifiedPayment
+from peerhost.payments.gate import PAYMENT_SIGNATURE, PaymentGate, PaymentRejected, VerifiedPayment
 from peerhost.payments.networks import resolve_asset
-from peerhost.payments.gate import PaymentGate
 from peerhost.protocol.canonical import canonical_hash
 from peerhost.protocol.documents import InvocationDoc, ResultDoc, forwarded_headers
 from peerhost.protocol.receipts import Receipt
@@ -46,7 +45,6 @@ from peerhost.storage.server import store_routes
 from peerhost.storage.unixfs import Block
 
 log = logging.getLogger("peerhost.gateway")
-RESERVED = {"_peerhost", "ipfs", "api", "metrics", "healthz", "openapi.json"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,6 @@ class GatewayConfig:
     account: LocalAccount
     state_dir: Path
     ws_url: str | None = None
-    public_url: str = "http://127.0.0.1:8080"
     domain: str | None = None  # Host <owner>.<domain> routing
     max_body_bytes: int = 1024 * 1024
     result_margin_s: float = 30.0  # waited beyond the commit deadline (and reveal window when finalized)

@@ -8,7 +8,6 @@ the same payment is refused while the first is in flight, and for good once it s
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +125,3 @@ class PaymentGate:
             raise PaymentRejected("settlement_failed", f"settlement failed: {result.error_reason or 'unknown'}")
         self._used.add(payment.key)
         return result, encode_payment_response_header(result)
-
-
-def decode_header_json(value: str) -> dict[str, Any]:
-    return json.loads(base64.b64decode(value))

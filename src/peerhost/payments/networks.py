@@ -35,16 +35,14 @@ def caip2(chain_id: int) -> str:
     return f"eip155:{chain_id}"
 
 
-def resolve_asset(chain_id: int, address: str | None = None, name: str | None = None, version: str | None = None,
-                  read=None) -> PaymentAsset:  # fmt: skip
-    """The USDC of `chain_id`: a known one, or `address` (name/version read from the token when not given)."""
+def resolve_asset(chain_id: int, address: str | None = None, name: str | None = None,
+                  version: str | None = None) -> PaymentAsset:  # fmt: skip
+    """The USDC of `chain_id`: a known one, or `address` with its EIP-712 name and version."""
     network = caip2(chain_id)
     if address is None:
         if network not in KNOWN_USDC:
             raise PaymentError(f"no known USDC on {network}: pass the token address (--usdc)")
         return KNOWN_USDC[network]
-    if (name is None or version is None) and read is not None:
-        name, version = name or read("name"), version or read("version")
     if not name or not version:
         raise PaymentError(f"the EIP-712 name and version of {address} are needed")
     return PaymentAsset(network, address, name, version)
