@@ -44,3 +44,14 @@ def test_keystore(tmp_path, monkeypatch) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(SigningKeyError, match="not a readable JSON keystore"):
         load_account(keystore=tmp_path / "bad.json")
+
+
+def test_anvil_dev_keys_only_on_a_local_anvil(monkeypatch) -> None:
+    from peerhost.chain.keys import signing_account
+
+    assert signing_account(anvil_account=0, chain_id=31337).address == ANVIL_0
+    assert signing_account(anvil_account=0).address == ANVIL_0, "chain unknown: nothing to refuse"
+    with pytest.raises(SigningKeyError, match="only for a local anvil .* not chain 80002"):
+        signing_account(anvil_account=0, chain_id=80002)
+    monkeypatch.setenv("MY_KEY", ANVIL_KEYS[0])
+    assert signing_account(key_env="MY_KEY", chain_id=80002).address == ANVIL_0, "real keys work on any chain"

@@ -37,6 +37,21 @@ def account_from_key(key: str) -> LocalAccount:
         raise SigningKeyError("the private key is not a valid 32-byte hex key") from None
 
 
+def signing_account(
+    *, key_env: str = DEFAULT_KEY_ENV, keystore: Path | None = None, anvil_account: int | None = None,
+    chain_id: int | None = None,
+) -> LocalAccount:
+    """The key a command signs with: anvil's public dev key N (refused on any chain known not to be a
+    local anvil), else a keystore, else the environment variable `key_env`."""
+    if anvil_account is not None:
+        from peerhost.chain.anvil import ANVIL_CHAIN_ID
+
+        if chain_id is not None and chain_id != ANVIL_CHAIN_ID:
+            raise SigningKeyError(f"--anvil-account is only for a local anvil (chain {ANVIL_CHAIN_ID}), not chain {chain_id}")
+        return account_from_key(ANVIL_KEYS[anvil_account])
+    return load_account(key_env=key_env, keystore=keystore)
+
+
 def load_account(
     *,
     key_env: str = DEFAULT_KEY_ENV,

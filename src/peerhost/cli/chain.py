@@ -10,10 +10,9 @@ import typer
 from rich.console import Console
 from web3 import Web3
 
-from peerhost.chain.anvil import ANVIL_CHAIN_ID
 from peerhost.chain.deploy import CoordinatorSettings, deploy_contracts, write_deployment
 from peerhost.chain.errors import ChainError
-from peerhost.chain.keys import ANVIL_KEYS, DEFAULT_KEY_ENV, account_from_key, load_account
+from peerhost.chain.keys import DEFAULT_KEY_ENV, signing_account
 from peerhost.chain.tx import connect
 
 app = typer.Typer(help="Deploy PeerHost's contracts to an EVM chain.", no_args_is_help=True)
@@ -79,12 +78,7 @@ def deploy(
 
     w3 = connect(rpc)
     chain_id = w3.eth.chain_id
-    if anvil_account is not None:
-        if chain_id != ANVIL_CHAIN_ID:
-            raise ChainError(f"--anvil-account is only for a local anvil (chain {ANVIL_CHAIN_ID}), not chain {chain_id}")
-        account = account_from_key(ANVIL_KEYS[anvil_account])
-    else:
-        account = load_account(key_env=key_env, keystore=keystore)
+    account = signing_account(key_env=key_env, keystore=keystore, anvil_account=anvil_account, chain_id=chain_id)
 
     with console.status(f"deploying to chain {chain_id} from {account.address}") as status:
         deployment = deploy_contracts(

@@ -10,6 +10,15 @@ from typing import Any
 from peerhost.errors import PeerHostError
 
 
+def signer(key_env: str, keystore: Path | None, anvil_account: int | None, rpc_url: str | None = None):
+    """The command's signing account; an anvil dev key only when `rpc_url` is a local anvil."""
+    from peerhost.chain.keys import signing_account
+    from peerhost.chain.tx import connect
+
+    chain_id = connect(rpc_url).eth.chain_id if anvil_account is not None and rpc_url else None
+    return signing_account(key_env=key_env, keystore=keystore, anvil_account=anvil_account, chain_id=chain_id)
+
+
 def devnet_info(state_dir: Path | None = None) -> dict[str, Any] | None:
     path = (state_dir or Path(os.environ.get("PEERHOST_STATE_DIR", ".peerhost"))) / "devnet.json"
     try:

@@ -14,9 +14,8 @@ from rich.console import Console
 
 from peerhost.bundle.errors import BundleError
 from peerhost.bundle.source import checkout
-from peerhost.chain.keys import DEFAULT_KEY_ENV
-from peerhost.cli.context import devnet_info, require
-from peerhost.cli.network import _account
+from peerhost.chain.keys import DEFAULT_KEY_ENV, signing_account
+from peerhost.cli.context import devnet_info, require, signer
 from peerhost.deploy import deploy_project
 from peerhost.errors import PeerHostError
 
@@ -42,11 +41,12 @@ def deploy(
             raise BundleError(f"--env {item.split('=')[0]!r}... is not KEY=VALUE")
         values[key] = value
     console = Console(stderr=True)
-    account = _account(key_env, keystore, anvil_account)
+    rpc_url = require(rpc, "--rpc", "rpc_url")
+    account = signer(key_env, keystore, anvil_account, rpc_url)
     gateway = require(gateway_url, "--gateway", "gateway_url").rstrip("/")
     with console.status(f"deploying {source}") as status, checkout(source, ref) as project_dir:
         functions = asyncio.run(deploy_project(
-            project_dir, gateway_url=gateway, rpc_url=require(rpc, "--rpc", "rpc_url"),
+            project_dir, gateway_url=gateway, rpc_url=rpc_url,
             coordinator=require(coordinator, "--coordinator", "contracts.coordinator"), account=account,
             env=values, progress=status.update))  # fmt: skip
     if as_json:
@@ -84,7 +84,9 @@ def call(
     try:
         r = httpx.request(verb, url, content=body, headers=headers, timeout=timeout)
         if r.status_code == 402 and "payment-required" in r.headers:
-            r = _pay(r, verb, url, body, headers, max_price, _account(key_env, keystore, anvil_account), timeout, err)
+            r = _pay(r, verb, url, body, headers, max_price, timeout, err,
+                     lambda chain_id: signing_account(key_env=key_env, keystore=keystore, anvil_account=anvil_account,
+                                                      chain_id=chain_id))  # fmt: skip
     except httpx.HTTPError as exc:
         raise PeerHostError(f"cannot reach {url}: {exc}") from None
     if include:
@@ -100,7 +102,7 @@ def call(
 
 
 def _pay(first: httpx.Response, verb: str, url: str, body: bytes | None, headers: dict[str, str], max_price: str,
-         account, timeout: float, err: Console) -> httpx.Response:  # fmt: skip
+         timeout: float, err: Console, load_account) -> httpx.Response:  # fmt: skip
     """Pays a 402 with x402 (exact scheme) if its price is within `max_price` USDC."""
     import base64
     from decimal import Decimal, InvalidOperation
@@ -119,6 +121,7 @@ def _pay(first: httpx.Response, verb: str, url: str, body: bytes | None, headers
         raise PeerHostError(f"--max-price {max_price!r} is not a number of USDC") from None
     if price > limit:
         raise PeerHostError(f"the function costs {price} USDC a call, more than --max-price {limit}: not paying")
+    account = load_account(int(option.network.split(":", 1)[1]))  # the payment network's chain
     client = x402Client()
     client.register(option.network, ExactEvmClientScheme(account))
     client.set_spend_controls(False)  # the price check above is the cap

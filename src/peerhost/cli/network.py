@@ -9,18 +9,12 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from peerhost.chain.keys import ANVIL_KEYS, DEFAULT_KEY_ENV, account_from_key, load_account
-from peerhost.cli.context import require
+from peerhost.chain.keys import DEFAULT_KEY_ENV
+from peerhost.cli.context import require, signer
 from peerhost.errors import PeerHostError
 from peerhost.gateway.app import GatewayConfig, create_gateway_app
 from peerhost.sandbox.runner import SandboxConfig
 from peerhost.worker.node import Worker, WorkerConfig, configure_logging
-
-
-def _account(key_env: str, keystore: Path | None, anvil_account: int | None):
-    if anvil_account is not None:
-        return account_from_key(ANVIL_KEYS[anvil_account])
-    return load_account(key_env=key_env, keystore=keystore)
 
 
 def gateway(
@@ -41,10 +35,11 @@ def gateway(
     log_level: str = typer.Option("info", "--log-level"),
 ) -> None:
     """Run a gateway: the HTTP front door that turns calls into on-chain execution requests."""
+    rpc_url = require(rpc, "--rpc", "rpc_url")
     config = GatewayConfig(
-        rpc_url=require(rpc, "--rpc", "rpc_url"),
+        rpc_url=rpc_url,
         coordinator=require(coordinator, "--coordinator", "contracts.coordinator"),
-        account=_account(key_env, keystore, anvil_account),
+        account=signer(key_env, keystore, anvil_account, rpc_url),
         state_dir=state_dir,
         ws_url=ws,
         domain=domain,
@@ -80,9 +75,10 @@ def worker(
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Run a worker: stake, follow execution requests, run them in sandboxes, earn rewards."""
-    account = _account(key_env, keystore, anvil_account)
+    rpc_url = require(rpc, "--rpc", "rpc_url")
+    account = signer(key_env, keystore, anvil_account, rpc_url)
     config = WorkerConfig(
-        rpc_url=require(rpc, "--rpc", "rpc_url"),
+        rpc_url=rpc_url,
         coordinator=require(coordinator, "--coordinator", "contracts.coordinator"),
         account=account,
         gateway_url=require(gateway_url, "--gateway", "gateway_url").rstrip("/"),
@@ -150,7 +146,7 @@ def facilitator(
     from peerhost.payments.networks import caip2
 
     rpc_url = require(rpc, "--rpc", "rpc_url")
-    account = _account(key_env, keystore, anvil_account)
+    account = signer(key_env, keystore, anvil_account, rpc_url)
     network = network or caip2(connect(rpc_url).eth.chain_id)
     app = create_facilitator_app(rpc_url, "0x" + account.key.hex().removeprefix("0x"), [network])
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
