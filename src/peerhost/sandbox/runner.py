@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,23 +176,28 @@ def become_subreaper() -> None:
         raise SandboxError(f"cannot become a child subreaper: {os.strerror(ctypes.get_errno())}")
 
 
+def _pids_of(uid: int) -> Iterator[int]:
+    """The pids of every process (zombies included) owned by host `uid`."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    yield int(entry)
+            except FileNotFoundError:
+                pass
+
+
 def _reap_uid(uid: int) -> int:
     """Reaps our zombie children of `uid`; returns how many processes of `uid` are still around."""
     left = 0
     me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        pid = int(entry)
+    for pid in _pids_of(uid):
         try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            with open(f"/proc/{entry}/stat") as f:
+            with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        state, ppid = fields[0], int(fields[1])
-        if state == "Z" and ppid == me:
+        if fields[0] == "Z" and int(fields[1]) == me:
             try:
                 os.waitpid(pid, os.WNOHANG)
                 continue
@@ -201,28 +207,16 @@ def _reap_uid(uid: int) -> int:
     return left
 
 
-def _uid_has_processes(uid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    return True
-            except FileNotFoundError:
-                pass
-    return False
-
-
 def _kill_uid(uid: int, spare: int | None = None) -> int:
     """SIGKILLs every process of `uid` but `spare`; returns how many were signalled."""
     killed = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == spare:
+    for pid in _pids_of(uid):
+        if pid == spare:
             continue
         try:
-            if os.stat(f"/proc/{entry}").st_uid == uid:
-                os.kill(int(entry), signal.SIGKILL)
-                killed += 1
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except (ProcessLookupError, PermissionError):
             pass
     return killed
 
@@ -373,9 +367,7 @@ class Sandbox:
                     if not chunk:
                         self._selector.unregister(key.fd)
                         continue
-                    self._log_total += len(chunk)
-                    if len(self._log) < limits.kept_log_bytes:
-                        self._log += chunk[: limits.kept_log_bytes - len(self._log)]
+                    self._keep_log(chunk, limits)
                     if self._log_total > limits.max_log_bytes:
                         return OUTPUT_TOO_LARGE
 
@@ -388,9 +380,13 @@ class Sandbox:
                 chunk = os.read(key.fd, 1 << 20)
             except OSError:
                 continue
-            self._log_total += len(chunk)
-            if len(self._log) < limits.kept_log_bytes:
-                self._log += chunk[: limits.kept_log_bytes - len(self._log)]
+            self._keep_log(chunk, limits)
+
+    def _keep_log(self, chunk: bytes, limits: Limits) -> None:
+        """Counts log output; keeps its first `kept_log_bytes` for the result."""
+        self._log_total += len(chunk)
+        if len(self._log) < limits.kept_log_bytes:
+            self._log += chunk[: limits.kept_log_bytes - len(self._log)]
 
     def _exit_reason(self) -> str:
         try:
@@ -525,7 +521,7 @@ class Sandbox:
                 os.waitpid(init_pid, 0)
             except ChildProcessError:
                 pass
-        if init_pid is None or _uid_has_processes(self.uid):
+        if init_pid is None or any(_pids_of(self.uid)):
             for _ in range(200):  # stragglers: only when the fast path above did not account for everything
                 _kill_uid(self.uid)
                 if not _reap_uid(self.uid):
