@@ -30,19 +30,21 @@ class TrustlessGatewayStore:
         self.base_url = base_url.rstrip("/")
         self.client = client or httpx.Client(timeout=timeout, follow_redirects=True)
 
-    def get_block(self, cid: CID) -> bytes:
-        url = f"{self.base_url}/ipfs/{cid}"
+    def _fetch(self, cid: CID, fmt: str, limit: int) -> bytes:
+        """GET /ipfs/<cid>?format=<fmt> (raw or car), at most `limit` bytes; not yet verified."""
         try:
-            with self.client.stream(
-                "GET", url, params={"format": "raw"}, headers={"Accept": "application/vnd.ipld.raw"}
-            ) as r:
+            with self.client.stream("GET", f"{self.base_url}/ipfs/{cid}", params={"format": fmt},
+                                    headers={"Accept": f"application/vnd.ipld.{fmt}"}) as r:  # fmt: skip
                 if r.status_code == 404:
                     raise NotFound(cid)
                 if r.status_code != 200:
-                    raise StorageError(f"gateway {self.base_url} answered {r.status_code} for {cid}")
-                data = _read_limited(r, MAX_BLOCK)
+                    raise StorageError(f"gateway {self.base_url} answered {r.status_code} for {cid} ({fmt})")
+                return _read_limited(r, limit)
         except httpx.HTTPError as exc:
             raise StorageError(f"cannot fetch {cid} from {self.base_url}: {exc}") from None
+
+    def get_block(self, cid: CID) -> bytes:
+        data = self._fetch(cid, "raw", MAX_BLOCK)
         cid.verify(data)
         return data
 
@@ -60,18 +62,7 @@ class TrustlessGatewayStore:
         Returns the number of blocks stored."""
         from peerhost.storage.car import read_car
 
-        url = f"{self.base_url}/ipfs/{cid}"
-        try:
-            with self.client.stream("GET", url, params={"format": "car"},
-                                    headers={"Accept": "application/vnd.ipld.car"}) as r:  # fmt: skip
-                if r.status_code == 404:
-                    raise NotFound(cid)
-                if r.status_code != 200:
-                    raise StorageError(f"gateway {self.base_url} answered {r.status_code} for {cid} (car)")
-                data = _read_limited(r, max_bytes)
-        except httpx.HTTPError as exc:
-            raise StorageError(f"cannot fetch {cid} from {self.base_url}: {exc}") from None
-        roots, blocks = read_car(data)
+        roots, blocks = read_car(self._fetch(cid, "car", max_bytes))
         if roots != [cid]:
             raise StorageError(f"the CAR for {cid} has other roots: {[str(r) for r in roots]}")
         for block in blocks:
